@@ -44,7 +44,11 @@ pub(crate) fn uri_encode(input: &[u8], keep_slash: bool) -> String {
 
 fn upper_hex_digit(nibble: u8) -> char {
     debug_assert!(nibble < 16);
-    char::from(if nibble < 10 { b'0' + nibble } else { b'A' + (nibble - 10) })
+    char::from(if nibble < 10 {
+        b'0' + nibble
+    } else {
+        b'A' + (nibble - 10)
+    })
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is.
@@ -56,7 +60,9 @@ fn percent_decode(input: &str, plus_is_space: bool) -> Vec<u8> {
     let mut index = 0;
     while let Some(&byte) = bytes.get(index) {
         let escaped = match (byte, bytes.get(index + 1), bytes.get(index + 2)) {
-            (b'%', Some(&high), Some(&low)) => hex_value(high).zip(hex_value(low)).map(|(h, l)| (h << 4) | l),
+            (b'%', Some(&high), Some(&low)) => hex_value(high)
+                .zip(hex_value(low))
+                .map(|(h, l)| (h << 4) | l),
             _ => None,
         };
         if let Some(decoded) = escaped {
@@ -64,7 +70,11 @@ fn percent_decode(input: &str, plus_is_space: bool) -> Vec<u8> {
             index += 3;
             continue;
         }
-        out.push(if plus_is_space && byte == b'+' { b' ' } else { byte });
+        out.push(if plus_is_space && byte == b'+' {
+            b' '
+        } else {
+            byte
+        });
         index += 1;
     }
     out
@@ -112,7 +122,11 @@ pub(crate) fn canonical_uri_candidates(raw_path: &str) -> Vec<String> {
     let normalized = uri_encode(normalize_path(raw_path).as_bytes(), true);
     let raw_path = if raw_path.is_empty() { "/" } else { raw_path };
     let verbatim = uri_encode(raw_path.as_bytes(), true);
-    if verbatim == normalized { vec![normalized] } else { vec![normalized, verbatim] }
+    if verbatim == normalized {
+        vec![normalized]
+    } else {
+        vec![normalized, verbatim]
+    }
 }
 
 /// Canonical query candidates. `skip_key` names a parameter to leave out
@@ -121,7 +135,10 @@ pub(crate) fn canonical_uri_candidates(raw_path: &str) -> Vec<String> {
 /// 1. every pair decoded (`+` as space) and re-encoded, sorted: the spec;
 /// 2. the pairs exactly as received, sorted: botocore when the query was
 ///    already in the URL it signed.
-pub(crate) fn canonical_query_candidates(raw_query: Option<&str>, skip_key: Option<&str>) -> Vec<String> {
+pub(crate) fn canonical_query_candidates(
+    raw_query: Option<&str>,
+    skip_key: Option<&str>,
+) -> Vec<String> {
     let Some(raw_query) = raw_query.filter(|query| !query.is_empty()) else {
         return vec![String::new()];
     };
@@ -137,7 +154,10 @@ pub(crate) fn canonical_query_candidates(raw_query: Option<&str>, skip_key: Opti
         if pair.is_empty() {
             continue;
         }
-        encoded_pairs.push((uri_encode(&key, false), uri_encode(&percent_decode(raw_value, true), false)));
+        encoded_pairs.push((
+            uri_encode(&key, false),
+            uri_encode(&percent_decode(raw_value, true), false),
+        ));
     }
     encoded_pairs.sort();
     verbatim_pairs.sort();
@@ -153,9 +173,17 @@ pub(crate) fn canonical_query_candidates(raw_query: Option<&str>, skip_key: Opti
         }
         joined
     };
-    let encoded = join(&mut encoded_pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())));
+    let encoded = join(
+        &mut encoded_pairs
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str())),
+    );
     let verbatim = join(&mut verbatim_pairs.into_iter());
-    if verbatim == encoded { vec![encoded] } else { vec![encoded, verbatim] }
+    if verbatim == encoded {
+        vec![encoded]
+    } else {
+        vec![encoded, verbatim]
+    }
 }
 
 /// The canonical headers block (each `name:value\n`) for `signed_headers`.
@@ -175,10 +203,11 @@ pub(crate) fn canonical_headers(parts: &Parts, signed_headers: &[String]) -> Vec
             first = false;
             push_trimmed(&mut block, value.as_bytes());
         }
-        if first && name == "host" {
-            if let Some(authority) = parts.uri.authority() {
-                push_trimmed(&mut block, authority.as_str().as_bytes());
-            }
+        if first
+            && name == "host"
+            && let Some(authority) = parts.uri.authority()
+        {
+            push_trimmed(&mut block, authority.as_str().as_bytes());
         }
         block.push(b'\n');
     }
@@ -217,9 +246,19 @@ pub(crate) struct CanonicalRequest<'a> {
 impl CanonicalRequest<'_> {
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            self.method.len() + self.uri.len() + self.query.len() + self.headers.len() + self.signed_headers.len() + 80,
+            self.method.len()
+                + self.uri.len()
+                + self.query.len()
+                + self.headers.len()
+                + self.signed_headers.len()
+                + 80,
         );
-        for line in [self.method.as_bytes(), self.uri.as_bytes(), self.query.as_bytes(), self.headers] {
+        for line in [
+            self.method.as_bytes(),
+            self.uri.as_bytes(),
+            self.query.as_bytes(),
+            self.headers,
+        ] {
             out.extend_from_slice(line);
             out.push(b'\n');
         }
@@ -249,7 +288,10 @@ mod tests {
         assert_eq!(canonical_uri_candidates(""), vec!["/"]);
         assert_eq!(canonical_uri_candidates("/"), vec!["/"]);
         assert_eq!(canonical_uri_candidates("/foo%20bar"), vec!["/foo%2520bar"]);
-        assert_eq!(canonical_uri_candidates("/a/./b/../c//d/"), vec!["/a/c/d/", "/a/./b/../c//d/"]);
+        assert_eq!(
+            canonical_uri_candidates("/a/./b/../c//d/"),
+            vec!["/a/c/d/", "/a/./b/../c//d/"]
+        );
         assert_eq!(canonical_uri_candidates("/.."), vec!["/", "/.."]);
         assert_eq!(normalize_path("/a/b/../../.."), "/");
         assert_eq!(normalize_path("//"), "/");
@@ -259,8 +301,14 @@ mod tests {
     fn query_is_decoded_reencoded_and_sorted() {
         assert_eq!(canonical_query_candidates(None, None), vec![""]);
         assert_eq!(canonical_query_candidates(Some(""), None), vec![""]);
-        assert_eq!(canonical_query_candidates(Some("b=2&a=1&a=0"), None), vec!["a=0&a=1&b=2"]);
-        assert_eq!(canonical_query_candidates(Some("flag&x="), None), vec!["flag=&x="]);
+        assert_eq!(
+            canonical_query_candidates(Some("b=2&a=1&a=0"), None),
+            vec!["a=0&a=1&b=2"]
+        );
+        assert_eq!(
+            canonical_query_candidates(Some("flag&x="), None),
+            vec!["flag=&x="]
+        );
         assert_eq!(
             canonical_query_candidates(Some("q=a+b%2fc&r=%7E!"), None),
             vec!["q=a%20b%2Fc&r=~%21", "q=a+b%2fc&r=%7E!"]
@@ -270,7 +318,10 @@ mod tests {
             vec!["A=1"]
         );
         // A lone '%' is not an escape; it is encoded like any other byte.
-        assert_eq!(canonical_query_candidates(Some("p=100%"), None), vec!["p=100%25", "p=100%"]);
+        assert_eq!(
+            canonical_query_candidates(Some("p=100%"), None),
+            vec!["p=100%25", "p=100%"]
+        );
     }
 
     #[test]
@@ -284,9 +335,14 @@ mod tests {
             .body(())
             .expect("valid request");
         let (parts, ()) = request.into_parts();
-        let names: Vec<String> = ["host", "x-empty", "x-missing", "x-multi"].map(str::to_owned).to_vec();
+        let names: Vec<String> = ["host", "x-empty", "x-missing", "x-multi"]
+            .map(str::to_owned)
+            .to_vec();
         let block = canonical_headers(&parts, &names);
-        assert_eq!(String::from_utf8_lossy(&block), "host:example.com\nx-empty:\nx-missing:\nx-multi:a b c,d\n");
+        assert_eq!(
+            String::from_utf8_lossy(&block),
+            "host:example.com\nx-empty:\nx-missing:\nx-multi:a b c,d\n"
+        );
     }
 
     #[test]
@@ -297,6 +353,9 @@ mod tests {
             .expect("valid request")
             .into_parts();
         let block = canonical_headers(&parts, &["host".to_owned()]);
-        assert_eq!(String::from_utf8_lossy(&block), "host:logs.example.com:8443\n");
+        assert_eq!(
+            String::from_utf8_lossy(&block),
+            "host:logs.example.com:8443\n"
+        );
     }
 }

@@ -33,14 +33,19 @@ pub enum AuthError {
     /// The Authorization header lacks required parameters, or the request has
     /// no date header.
     #[error("{}", incomplete_header_message(.missing, .authorization))]
-    IncompleteAuthorizationHeader { missing: Vec<MissingPart>, authorization: String },
+    IncompleteAuthorizationHeader {
+        missing: Vec<MissingPart>,
+        authorization: String,
+    },
 
     /// A comma-separated piece of the Authorization header without `=`.
     #[error("'{pair}' not a valid key=value pair (missing equal-sign) in Authorization header: '{}'.", echo(.authorization))]
     MalformedAuthorizationPair { pair: String, authorization: String },
 
     /// `Credential`, `SignedHeaders` or `Signature` given twice.
-    #[error("the Authorization header has more than one '{name}' parameter; send each parameter once")]
+    #[error(
+        "the Authorization header has more than one '{name}' parameter; send each parameter once"
+    )]
     DuplicateAuthorizationParameter { name: &'static str },
 
     /// More than one `Authorization` header.
@@ -62,7 +67,9 @@ pub enum AuthError {
     DuplicateQueryParameter { name: &'static str },
 
     /// Not `AWS4-HMAC-SHA256` (for example SigV4a or SigV2).
-    #[error("unsupported signing algorithm '{algorithm}': only AWS4-HMAC-SHA256 (SigV4) is accepted")]
+    #[error(
+        "unsupported signing algorithm '{algorithm}': only AWS4-HMAC-SHA256 (SigV4) is accepted"
+    )]
     UnsupportedAlgorithm { algorithm: String },
 
     /// The credential is not `<access key>/<YYYYMMDD>/<region>/<service>/aws4_request`.
@@ -72,11 +79,15 @@ pub enum AuthError {
     MalformedCredential { credential: String },
 
     /// The credential scope ends in something other than `aws4_request`.
-    #[error("Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'.")]
+    #[error(
+        "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
+    )]
     InvalidCredentialTerminator { terminator: String },
 
     /// `SignedHeaders` has an empty or invalid name.
-    #[error("the signed headers '{signed_headers}' are malformed: expect lowercase header names separated by ';'")]
+    #[error(
+        "the signed headers '{signed_headers}' are malformed: expect lowercase header names separated by ';'"
+    )]
     MalformedSignedHeaders { signed_headers: String },
 
     /// `host` is not among the signed headers.
@@ -84,8 +95,13 @@ pub enum AuthError {
     HostNotSigned,
 
     /// The request timestamp cannot be parsed.
-    #[error("the {source_name} value '{value}' is not a valid timestamp: use the ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'")]
-    MalformedDate { source_name: &'static str, value: String },
+    #[error(
+        "the {source_name} value '{value}' is not a valid timestamp: use the ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'"
+    )]
+    MalformedDate {
+        source_name: &'static str,
+        value: String,
+    },
 
     /// `X-Amz-Expires` is not a whole number of seconds.
     #[error("X-Amz-Expires must be a whole number of seconds, not '{value}'")]
@@ -99,15 +115,29 @@ pub enum AuthError {
     #[error(
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope_date}' != '{request_date}', from '{amz_date}'."
     )]
-    CredentialDateMismatch { scope_date: String, request_date: String, amz_date: String },
+    CredentialDateMismatch {
+        scope_date: String,
+        request_date: String,
+        amz_date: String,
+    },
 
     /// The request was signed more than 15 minutes before `now`.
     #[error("Signature expired: {signed_at} is now earlier than {earliest} ({now} - 15 min.)")]
-    SignatureExpired { signed_at: String, earliest: String, now: String },
+    SignatureExpired {
+        signed_at: String,
+        earliest: String,
+        now: String,
+    },
 
     /// The request was signed more than 15 minutes after `now`.
-    #[error("Signature not yet current: {signed_at} is still later than {latest} ({now} + 15 min.)")]
-    SignatureNotYetCurrent { signed_at: String, latest: String, now: String },
+    #[error(
+        "Signature not yet current: {signed_at} is still later than {latest} ({now} + 15 min.)"
+    )]
+    SignatureNotYetCurrent {
+        signed_at: String,
+        latest: String,
+        now: String,
+    },
 
     /// A presigned URL used after `X-Amz-Date + X-Amz-Expires`.
     #[error("Request has expired.")]
@@ -129,7 +159,9 @@ pub enum AuthError {
     ContentSha256Mismatch,
 
     /// `x-amz-content-sha256` is neither a hex SHA-256 nor `UNSIGNED-PAYLOAD`.
-    #[error("x-amz-content-sha256 must be UNSIGNED-PAYLOAD or the hex SHA-256 of the body, not '{value}'")]
+    #[error(
+        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or the hex SHA-256 of the body, not '{value}'"
+    )]
     InvalidContentSha256 { value: String },
 }
 

@@ -104,7 +104,9 @@ pub fn verify(
     check_time(&auth, time::unix_seconds(now))?;
 
     let Some(secret) = secrets.secret_access_key(&scope.access_key_id) else {
-        return Err(AuthError::UnknownAccessKey { access_key_id: scope.access_key_id.clone() });
+        return Err(AuthError::UnknownAccessKey {
+            access_key_id: scope.access_key_id.clone(),
+        });
     };
 
     let declared_hash = declared_payload_hash(parts)?;
@@ -123,10 +125,11 @@ pub fn verify(
     }
 
     // The signature covered the declared hash; it must also be the body's.
-    if let Some(declared) = &declared_hash {
-        if declared != UNSIGNED_PAYLOAD && !declared.eq_ignore_ascii_case(&body_hash) {
-            return Err(AuthError::ContentSha256Mismatch);
-        }
+    if let Some(declared) = &declared_hash
+        && declared != UNSIGNED_PAYLOAD
+        && !declared.eq_ignore_ascii_case(&body_hash)
+    {
+        return Err(AuthError::ContentSha256Mismatch);
     }
 
     Ok(Verified {
@@ -185,7 +188,12 @@ fn declared_payload_hash(parts: &Parts) -> Result<Option<String>, AuthError> {
 }
 
 /// Whether the request's signature matches any canonical form of it.
-fn signature_verifies(parts: &Parts, auth: &parse::RequestAuth, secret: &str, payload_candidates: &[&str]) -> bool {
+fn signature_verifies(
+    parts: &Parts,
+    auth: &parse::RequestAuth,
+    secret: &str,
+    payload_candidates: &[&str],
+) -> bool {
     let Some(provided) = decode_signature(&auth.signature) else {
         return false;
     };
@@ -212,8 +220,11 @@ fn signature_verifies(parts: &Parts, auth: &parse::RequestAuth, secret: &str, pa
                     payload_hash,
                 }
                 .to_bytes();
-                let string_to_sign =
-                    signing::string_to_sign(&auth.amz_date, &auth.credential.scope_line, &canonical_request);
+                let string_to_sign = signing::string_to_sign(
+                    &auth.amz_date,
+                    &auth.credential.scope_line,
+                    &canonical_request,
+                );
                 if signing::signature_matches(&key, &string_to_sign, &provided) {
                     return true;
                 }

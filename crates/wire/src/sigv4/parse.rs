@@ -117,7 +117,9 @@ fn locate(parts: &Parts) -> Result<Option<Location<'_>>, AuthError> {
     if query.is_present() {
         return Err(AuthError::MultipleAuthMechanisms);
     }
-    Ok(Some(Location::Header(String::from_utf8_lossy(first.as_bytes()).into_owned())))
+    Ok(Some(Location::Header(
+        String::from_utf8_lossy(first.as_bytes()).into_owned(),
+    )))
 }
 
 fn presigned_parameters(query: Option<&str>) -> Result<PresignedParameters<'_>, AuthError> {
@@ -146,7 +148,10 @@ fn presigned_parameters(query: Option<&str>) -> Result<PresignedParameters<'_>, 
 /// Splits the Authorization header into its three parameters. `has_date`
 /// says whether the request has a date header, which AWS reports in the
 /// same message as missing parameters.
-fn header_parameters(authorization: &str, has_date: bool) -> Result<HeaderParameters<'_>, AuthError> {
+fn header_parameters(
+    authorization: &str,
+    has_date: bool,
+) -> Result<HeaderParameters<'_>, AuthError> {
     let trimmed = authorization.trim();
     let scheme_end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
     let (scheme, rest) = trimmed.split_at(scheme_end);
@@ -155,13 +160,22 @@ fn header_parameters(authorization: &str, has_date: bool) -> Result<HeaderParame
         // else (SigV2, a bearer token) is simply not a SigV4 header, which
         // AWS reports as all three parameters missing.
         if scheme.starts_with("AWS4-") {
-            return Err(AuthError::UnsupportedAlgorithm { algorithm: scheme.to_owned() });
+            return Err(AuthError::UnsupportedAlgorithm {
+                algorithm: scheme.to_owned(),
+            });
         }
-        let mut missing = vec![MissingPart::Credential, MissingPart::Signature, MissingPart::SignedHeaders];
+        let mut missing = vec![
+            MissingPart::Credential,
+            MissingPart::Signature,
+            MissingPart::SignedHeaders,
+        ];
         if !has_date {
             missing.push(MissingPart::Date);
         }
-        return Err(AuthError::IncompleteAuthorizationHeader { missing, authorization: authorization.to_owned() });
+        return Err(AuthError::IncompleteAuthorizationHeader {
+            missing,
+            authorization: authorization.to_owned(),
+        });
     }
 
     let mut credential = None;
@@ -205,9 +219,16 @@ fn header_parameters(authorization: &str, has_date: bool) -> Result<HeaderParame
     }
     match (credential, signed_headers, signature) {
         (Some(credential), Some(signed_headers), Some(signature)) if missing.is_empty() => {
-            Ok(HeaderParameters { credential, signed_headers, signature })
+            Ok(HeaderParameters {
+                credential,
+                signed_headers,
+                signature,
+            })
         }
-        _ => Err(AuthError::IncompleteAuthorizationHeader { missing, authorization: authorization.to_owned() }),
+        _ => Err(AuthError::IncompleteAuthorizationHeader {
+            missing,
+            authorization: authorization.to_owned(),
+        }),
     }
 }
 
@@ -223,13 +244,19 @@ fn header_auth(parts: &Parts, authorization: &str) -> Result<RequestAuth, AuthEr
     let (amz_date, signed_at_unix) = if let Some(value) = amz_date_header {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
         let Some(unix) = time::parse_amz_date(&text) else {
-            return Err(AuthError::MalformedDate { source_name: "X-Amz-Date header", value: text });
+            return Err(AuthError::MalformedDate {
+                source_name: "X-Amz-Date header",
+                value: text,
+            });
         };
         (text, unix)
     } else if let Some(value) = date_header {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
         let Some(unix) = time::parse_http_date(&text) else {
-            return Err(AuthError::MalformedDate { source_name: "Date header", value: text });
+            return Err(AuthError::MalformedDate {
+                source_name: "Date header",
+                value: text,
+            });
         };
         (time::format_amz_date(unix), unix)
     } else {
@@ -276,12 +303,25 @@ fn complete_query_parameters<'p>(
             missing.push(name);
         }
     }
-    match (&parameters.algorithm, &parameters.credential, &parameters.date, &parameters.signed_headers, &parameters.signature) {
+    match (
+        &parameters.algorithm,
+        &parameters.credential,
+        &parameters.date,
+        &parameters.signed_headers,
+        &parameters.signature,
+    ) {
         (Some(algorithm), Some(credential), Some(date), Some(signed_headers), Some(signature)) => {
             if algorithm.as_ref() != ALGORITHM {
-                return Err(AuthError::UnsupportedAlgorithm { algorithm: algorithm.clone().into_owned() });
+                return Err(AuthError::UnsupportedAlgorithm {
+                    algorithm: algorithm.clone().into_owned(),
+                });
             }
-            Ok(CompleteQueryParameters { credential, date, signed_headers, signature })
+            Ok(CompleteQueryParameters {
+                credential,
+                date,
+                signed_headers,
+                signature,
+            })
         }
         _ => Err(AuthError::IncompleteQueryParameters { missing }),
     }
@@ -292,14 +332,20 @@ fn presigned_auth(parameters: &PresignedParameters<'_>) -> Result<RequestAuth, A
     let credential = parse_credential(complete.credential)?;
     let (signed_headers_line, signed_headers) = parse_signed_headers(complete.signed_headers)?;
     let Some(signed_at_unix) = time::parse_amz_date(complete.date) else {
-        return Err(AuthError::MalformedDate { source_name: "X-Amz-Date parameter", value: complete.date.to_owned() });
+        return Err(AuthError::MalformedDate {
+            source_name: "X-Amz-Date parameter",
+            value: complete.date.to_owned(),
+        });
     };
     let expires_seconds = match &parameters.expires {
         None => None,
         Some(text) => {
-            let valid_digits = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
+            let valid_digits =
+                !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
             let Some(seconds) = valid_digits.then(|| text.parse::<i64>().ok()).flatten() else {
-                return Err(AuthError::MalformedExpires { value: text.clone().into_owned() });
+                return Err(AuthError::MalformedExpires {
+                    value: text.clone().into_owned(),
+                });
             };
             if seconds > MAX_EXPIRES_SECONDS {
                 return Err(AuthError::ExpiresTooLong);
@@ -322,11 +368,17 @@ fn presigned_auth(parameters: &PresignedParameters<'_>) -> Result<RequestAuth, A
 /// Parses `AKID/YYYYMMDD/region/service/aws4_request`. The access key id is
 /// everything before the last four segments.
 fn parse_credential(text: &str) -> Result<Credential, AuthError> {
-    let malformed = || AuthError::MalformedCredential { credential: text.to_owned() };
+    let malformed = || AuthError::MalformedCredential {
+        credential: text.to_owned(),
+    };
     let mut segments = text.rsplitn(5, '/');
-    let (Some(terminator), Some(service), Some(region), Some(date), Some(access_key_id)) =
-        (segments.next(), segments.next(), segments.next(), segments.next(), segments.next())
-    else {
+    let (Some(terminator), Some(service), Some(region), Some(date), Some(access_key_id)) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
         return Err(malformed());
     };
     let date_is_valid = date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit());
@@ -334,7 +386,9 @@ fn parse_credential(text: &str) -> Result<Credential, AuthError> {
         return Err(malformed());
     }
     if terminator != TERMINATOR {
-        return Err(AuthError::InvalidCredentialTerminator { terminator: terminator.to_owned() });
+        return Err(AuthError::InvalidCredentialTerminator {
+            terminator: terminator.to_owned(),
+        });
     }
     Ok(Credential {
         scope: CredentialScope {
@@ -351,9 +405,14 @@ fn parse_credential(text: &str) -> Result<Credential, AuthError> {
 fn parse_signed_headers(line: &str) -> Result<(String, Vec<String>), AuthError> {
     let mut names = Vec::new();
     for name in line.split(';') {
-        let is_token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':' && b != b',');
+        let is_token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b':' && b != b',');
         if !is_token {
-            return Err(AuthError::MalformedSignedHeaders { signed_headers: line.to_owned() });
+            return Err(AuthError::MalformedSignedHeaders {
+                signed_headers: line.to_owned(),
+            });
         }
         names.push(name.to_ascii_lowercase());
     }

@@ -41,15 +41,26 @@ pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
     type CacheKey = (String, String, String, String);
     static CACHE: OnceLock<Mutex<HashMap<CacheKey, SigningKey>>> = OnceLock::new();
 
-    let cache_key = (secret.to_owned(), date.to_owned(), region.to_owned(), service.to_owned());
+    let cache_key = (
+        secret.to_owned(),
+        date.to_owned(),
+        region.to_owned(),
+        service.to_owned(),
+    );
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     // A poisoned lock only means another thread panicked mid-insert; the map
     // holds plain values and is still usable.
-    if let Some(key) = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&cache_key) {
+    if let Some(key) = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&cache_key)
+    {
         return *key;
     }
     let key = derive_signing_key(secret, date, region, service);
-    let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if map.len() >= KEY_CACHE_CAPACITY {
         map.clear();
     }
@@ -58,7 +69,12 @@ pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
 }
 
 /// Derives the signing key without the cache.
-pub(crate) fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> SigningKey {
+pub(crate) fn derive_signing_key(
+    secret: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> SigningKey {
     let mut seed = Vec::with_capacity(secret.len() + 4);
     seed.extend_from_slice(b"AWS4");
     seed.extend_from_slice(secret.as_bytes());
@@ -70,7 +86,10 @@ pub(crate) fn derive_signing_key(secret: &str, date: &str, region: &str, service
 
 /// The string to sign for a canonical request.
 pub(crate) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u8]) -> String {
-    format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request))
+    format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request)
+    )
 }
 
 /// Hex signature of `string_to_sign` (used by tests and diagnostics).
@@ -96,15 +115,42 @@ mod tests {
     #[test]
     fn derives_the_documented_signing_key() {
         // IAM User Guide worked example (20150830, us-east-1, iam).
-        let key = derive_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam");
-        assert_eq!(hex::encode(key), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
-        assert_eq!(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam"), key);
-        assert_eq!(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam"), key);
+        let key = derive_signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20150830",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex::encode(key),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+        );
+        assert_eq!(
+            signing_key(
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                "20150830",
+                "us-east-1",
+                "iam"
+            ),
+            key
+        );
+        assert_eq!(
+            signing_key(
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                "20150830",
+                "us-east-1",
+                "iam"
+            ),
+            key
+        );
     }
 
     #[test]
     fn empty_body_hash() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]
@@ -112,7 +158,11 @@ mod tests {
         let key = derive_signing_key("secret", "20240101", "us-east-1", "logs");
         let good = hmac_sha256(&key, b"payload");
         assert!(signature_matches(&key, "payload", &good));
-        assert!(!signature_matches(&key, "payload", good.get(..31).unwrap_or_default()));
+        assert!(!signature_matches(
+            &key,
+            "payload",
+            good.get(..31).unwrap_or_default()
+        ));
         assert!(!signature_matches(&key, "payload", &[]));
         assert!(!signature_matches(&key, "other", &good));
     }

@@ -43,13 +43,23 @@ pub(crate) fn parse_http_date(text: &str) -> Option<i64> {
     let month = month_number(month)?;
     let year = digits(year, 0, 4).filter(|_| year.len() == 4)?;
     let mut clock_parts = clock.split(':');
-    let (Some(hour), Some(minute), Some(second), None) =
-        (clock_parts.next(), clock_parts.next(), clock_parts.next(), clock_parts.next())
-    else {
+    let (Some(hour), Some(minute), Some(second), None) = (
+        clock_parts.next(),
+        clock_parts.next(),
+        clock_parts.next(),
+        clock_parts.next(),
+    ) else {
         return None;
     };
     let two_digits = |field: &str| digits(field, 0, 2).filter(|_| field.len() == 2);
-    let local = to_unix(year, month, day, two_digits(hour)?, two_digits(minute)?, two_digits(second)?)?;
+    let local = to_unix(
+        year,
+        month,
+        day,
+        two_digits(hour)?,
+        two_digits(minute)?,
+        two_digits(second)?,
+    )?;
     Some(local - zone_offset_seconds(zone)?)
 }
 
@@ -75,7 +85,9 @@ fn digits(text: &str, start: usize, end: usize) -> Option<i64> {
 }
 
 fn month_number(name: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     let lower = name.to_ascii_lowercase();
     let index = MONTHS.iter().position(|month| *month == lower)?;
     i64::try_from(index).ok().map(|index| index + 1)
@@ -145,11 +157,16 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -160,7 +177,13 @@ mod tests {
 
     #[test]
     fn amz_dates_round_trip() {
-        for text in ["19700101T000000Z", "20130524T000000Z", "20150830T123600Z", "20240229T235959Z", "21000301T000001Z"] {
+        for text in [
+            "19700101T000000Z",
+            "20130524T000000Z",
+            "20150830T123600Z",
+            "20240229T235959Z",
+            "21000301T000001Z",
+        ] {
             let unix = parse_amz_date(text).expect(text);
             assert_eq!(format_amz_date(unix), text);
         }
@@ -170,8 +193,17 @@ mod tests {
     #[test]
     fn malformed_amz_dates_are_rejected() {
         for text in [
-            "", "2015-08-30T12:36:00Z", "20150830T123600", "20150830 123600Z", "20150230T000000Z", "20230229T000000Z",
-            "20151330T000000Z", "20150830T246000Z", "2015083OT123600Z", "+0150830T123600Z", "20150830T1236000Z",
+            "",
+            "2015-08-30T12:36:00Z",
+            "20150830T123600",
+            "20150830 123600Z",
+            "20150230T000000Z",
+            "20230229T000000Z",
+            "20151330T000000Z",
+            "20150830T246000Z",
+            "2015083OT123600Z",
+            "+0150830T123600Z",
+            "20150830T1236000Z",
             "２0150830T123600Z",
         ] {
             assert_eq!(parse_amz_date(text), None, "{text:?}");
@@ -185,7 +217,13 @@ mod tests {
         assert_eq!(parse_http_date("Wed, 01 May 2024 12:34:56 -0000"), expected);
         assert_eq!(parse_http_date("01 May 2024 14:34:56 +0200"), expected);
         assert_eq!(parse_http_date("Wed, 1 May 2024 12:34:56 UTC"), expected);
-        for text in ["", "Wed, 01 May 2024", "Wed, 01 Foo 2024 12:34:56 GMT", "Wed, 01 May 2024 12:34 GMT", "Wed, 01 May 2024 12:34:56 CEST"] {
+        for text in [
+            "",
+            "Wed, 01 May 2024",
+            "Wed, 01 Foo 2024 12:34:56 GMT",
+            "Wed, 01 May 2024 12:34 GMT",
+            "Wed, 01 May 2024 12:34:56 CEST",
+        ] {
             assert_eq!(parse_http_date(text), None, "{text:?}");
         }
     }
