@@ -1,0 +1,1 @@
+//! Protocol tests: round trips over real operations, error rendering, bad input.
