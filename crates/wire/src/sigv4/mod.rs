@@ -110,7 +110,13 @@ pub fn verify(
     };
 
     let declared_hash = declared_payload_hash(parts)?;
-    let body_hash = signing::sha256_hex(body);
+    let body_is_unsigned = declared_hash.as_deref() == Some(UNSIGNED_PAYLOAD);
+    // Skipping the hash is the point of UNSIGNED-PAYLOAD for large bodies.
+    let body_hash = if body_is_unsigned {
+        String::new()
+    } else {
+        signing::sha256_hex(body)
+    };
     let payload_candidates: Vec<&str> = match (&declared_hash, auth.form) {
         (Some(declared), _) => vec![declared.as_str()],
         (None, AuthForm::Header) => vec![body_hash.as_str()],
@@ -126,7 +132,7 @@ pub fn verify(
 
     // The signature covered the declared hash; it must also be the body's.
     if let Some(declared) = &declared_hash
-        && declared != UNSIGNED_PAYLOAD
+        && !body_is_unsigned
         && !declared.eq_ignore_ascii_case(&body_hash)
     {
         return Err(AuthError::ContentSha256Mismatch);
