@@ -338,8 +338,8 @@ fn json_protocol_for(content_type: &str, service: Option<Service>) -> Protocol {
     }
 }
 
-/// Splits `…/service/<Service>/operation/<Operation>` (a path prefix is
-/// allowed by the spec; a namespace in the service name is ignored).
+/// Splits `…/service/<Service>/operation/<Operation>` (the spec allows a
+/// path prefix).
 fn cbor_path(path: &str) -> Option<(&str, &str)> {
     let start = path.rfind("/service/")?;
     let rest = path.get(start + "/service/".len()..)?;
@@ -347,7 +347,6 @@ fn cbor_path(path: &str) -> Option<(&str, &str)> {
     if service.is_empty() || operation.is_empty() || operation.contains('/') {
         return None;
     }
-    let service = service.rsplit_once('#').map_or(service, |(_, name)| name);
     Some((service, operation))
 }
 
