@@ -10,7 +10,8 @@ use base64::engine::general_purpose::{GeneralPurpose, PAD_INDIFFERENT};
 use serde_json::{Number, Value};
 
 /// Standard base64, accepting input with or without padding.
-pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, PAD_INDIFFERENT);
+pub(crate) const BASE64: GeneralPurpose =
+    GeneralPurpose::new(&base64::alphabet::STANDARD, PAD_INDIFFERENT);
 
 /// Decodes base64 text (padded or not).
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
@@ -80,11 +81,17 @@ pub(crate) fn format_iso8601(seconds: f64) -> Option<String> {
     let whole = jiff::Timestamp::from_second(timestamp.as_second()).ok()?;
     // as_second() truncates toward zero; before 1970 the remainder is negative.
     let (whole, subsec_millis) = if timestamp.subsec_millisecond() < 0 {
-        (jiff::Timestamp::from_second(timestamp.as_second() - 1).ok()?, 1000 + timestamp.subsec_millisecond())
+        (
+            jiff::Timestamp::from_second(timestamp.as_second() - 1).ok()?,
+            1000 + timestamp.subsec_millisecond(),
+        )
     } else {
         (whole, timestamp.subsec_millisecond())
     };
-    Some(format!("{}.{subsec_millis:03}Z", whole.strftime("%Y-%m-%dT%H:%M:%S")))
+    Some(format!(
+        "{}.{subsec_millis:03}Z",
+        whole.strftime("%Y-%m-%dT%H:%M:%S")
+    ))
 }
 
 /// The special double spellings clients use where JSON has no number.
@@ -121,7 +128,9 @@ pub(crate) fn value_f64(value: &Value) -> Option<f64> {
 
 /// Reads a canonical integer; whole floats count (`5.0` is 5).
 pub(crate) fn value_i64(value: &Value) -> Option<i64> {
-    let Value::Number(number) = value else { return None };
+    let Value::Number(number) = value else {
+        return None;
+    };
     if let Some(integer) = number.as_i64() {
         return Some(integer);
     }
@@ -147,7 +156,11 @@ pub(crate) fn format_double(float: f64) -> String {
         return "NaN".to_owned();
     }
     if float.is_infinite() {
-        return if float > 0.0 { "Infinity".to_owned() } else { "-Infinity".to_owned() };
+        return if float > 0.0 {
+            "Infinity".to_owned()
+        } else {
+            "-Infinity".to_owned()
+        };
     }
     // Debug formatting is the shortest round-trip form and keeps ".0".
     format!("{float:?}")
@@ -160,10 +173,22 @@ mod tests {
 
     #[test]
     fn timestamps_parse_in_the_forms_clients_send() {
-        assert_eq!(parse_timestamp_text("2024-01-02T03:04:05Z"), Some(1_704_164_645.0));
-        assert_eq!(parse_timestamp_text("2024-01-02T03:04:05.123456Z"), Some(1_704_164_645.123));
-        assert_eq!(parse_timestamp_text("2024-01-02T04:04:05+01:00"), Some(1_704_164_645.0));
-        assert_eq!(parse_timestamp_text("2024-01-02T03:04:05"), Some(1_704_164_645.0));
+        assert_eq!(
+            parse_timestamp_text("2024-01-02T03:04:05Z"),
+            Some(1_704_164_645.0)
+        );
+        assert_eq!(
+            parse_timestamp_text("2024-01-02T03:04:05.123456Z"),
+            Some(1_704_164_645.123)
+        );
+        assert_eq!(
+            parse_timestamp_text("2024-01-02T04:04:05+01:00"),
+            Some(1_704_164_645.0)
+        );
+        assert_eq!(
+            parse_timestamp_text("2024-01-02T03:04:05"),
+            Some(1_704_164_645.0)
+        );
         assert_eq!(parse_timestamp_text("1704164645"), Some(1_704_164_645.0));
         assert_eq!(parse_timestamp_text("yesterday"), None);
         assert_eq!(parse_timestamp_text("NaN"), None);
@@ -172,9 +197,18 @@ mod tests {
 
     #[test]
     fn timestamps_format_with_milliseconds() {
-        assert_eq!(format_iso8601(1_704_164_645.0).as_deref(), Some("2024-01-02T03:04:05.000Z"));
-        assert_eq!(format_iso8601(1_704_164_645.5).as_deref(), Some("2024-01-02T03:04:05.500Z"));
-        assert_eq!(format_iso8601(-0.25).as_deref(), Some("1969-12-31T23:59:59.750Z"));
+        assert_eq!(
+            format_iso8601(1_704_164_645.0).as_deref(),
+            Some("2024-01-02T03:04:05.000Z")
+        );
+        assert_eq!(
+            format_iso8601(1_704_164_645.5).as_deref(),
+            Some("2024-01-02T03:04:05.500Z")
+        );
+        assert_eq!(
+            format_iso8601(-0.25).as_deref(),
+            Some("1969-12-31T23:59:59.750Z")
+        );
         assert_eq!(format_iso8601(f64::NAN), None);
         assert_eq!(format_iso8601(1e300), None);
     }
@@ -189,7 +223,10 @@ mod tests {
     #[test]
     fn doubles_keep_their_special_spellings() {
         assert_eq!(float_value(f64::NAN), Value::from("NaN"));
-        assert_eq!(value_f64(&Value::from("-Infinity")), Some(f64::NEG_INFINITY));
+        assert_eq!(
+            value_f64(&Value::from("-Infinity")),
+            Some(f64::NEG_INFINITY)
+        );
         assert_eq!(format_double(41.0), "41.0");
         assert_eq!(format_double(0.1), "0.1");
         assert_eq!(whole_f64_to_i64(9.3e18), None);

@@ -34,7 +34,13 @@ pub enum Service {
 impl Service {
     /// Every service, in a fixed order.
     pub fn all() -> &'static [Service] {
-        &[Service::Logs, Service::CloudWatch, Service::Sns, Service::CloudTrail, Service::Events]
+        &[
+            Service::Logs,
+            Service::CloudWatch,
+            Service::Sns,
+            Service::CloudTrail,
+            Service::Events,
+        ]
     }
 
     /// The SigV4 signing name (the service in the credential scope).
@@ -50,19 +56,30 @@ impl Service {
 
     /// The service a SigV4 credential scope names, if Argus speaks it.
     pub fn from_signing_name(name: &str) -> Option<Service> {
-        Service::all().iter().copied().find(|service| service.signing_name() == name)
+        Service::all()
+            .iter()
+            .copied()
+            .find(|service| service.signing_name() == name)
     }
 
     /// The service whose awsJson `X-Amz-Target` prefix (and rpc-v2-cbor
     /// service name) is `prefix`.
     pub fn from_target_prefix(prefix: &str) -> Option<Service> {
-        Service::all().iter().copied().find(|service| service.model().target_prefix() == Some(prefix))
+        Service::all()
+            .iter()
+            .copied()
+            .find(|service| service.model().target_prefix() == Some(prefix))
     }
 
     /// The parsed model, loaded on first use.
     pub fn model(self) -> &'static ServiceModel {
-        static MODELS: [OnceLock<ServiceModel>; 5] =
-            [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        static MODELS: [OnceLock<ServiceModel>; 5] = [
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+        ];
         let (slot, source) = match self {
             Service::Logs => (&MODELS[0], include_str!("../models/logs.json")),
             Service::CloudWatch => (&MODELS[1], include_str!("../models/cloudwatch.json")),
@@ -281,7 +298,12 @@ impl ServiceModel {
         // a failure here is a build defect, not something a client can cause.
         #[allow(clippy::expect_used)]
         let file: ModelFile = serde_json::from_str(source).expect("embedded service model parses");
-        ServiceModel { service, metadata: file.metadata, operations: file.operations, shapes: file.shapes }
+        ServiceModel {
+            service,
+            metadata: file.metadata,
+            operations: file.operations,
+            shapes: file.shapes,
+        }
     }
 
     pub fn service(&self) -> Service {
@@ -312,7 +334,9 @@ impl ServiceModel {
 
     /// Every shape with its name, in no particular order.
     pub fn shapes(&self) -> impl Iterator<Item = (&str, &Shape)> {
-        self.shapes.iter().map(|(name, shape)| (name.as_str(), shape))
+        self.shapes
+            .iter()
+            .map(|(name, shape)| (name.as_str(), shape))
     }
 
     /// The `X-Amz-Target` prefix (also the rpc-v2-cbor service name).
@@ -387,7 +411,9 @@ impl ServiceModel {
                     query_code: error.and_then(|e| e.code.as_deref()).unwrap_or(name),
                     status: error.and_then(|e| e.http_status_code),
                     sender_fault: match error {
-                        Some(error) => error.sender_fault.or(error.http_status_code.map(|status| status < 500)),
+                        Some(error) => error
+                            .sender_fault
+                            .or(error.http_status_code.map(|status| status < 500)),
                         None => Some(!shape.fault),
                     },
                 })
@@ -422,7 +448,8 @@ impl ServiceModel {
         match self.service {
             Service::Logs => {
                 let declares = |name: &str| {
-                    self.operation(operation).is_some_and(|op| op.errors.iter().any(|e| e.shape == name))
+                    self.operation(operation)
+                        .is_some_and(|op| op.errors.iter().any(|e| e.shape == name))
                 };
                 if declares("ValidationException") && !declares("InvalidParameterException") {
                     ErrorCode::Validation
@@ -439,7 +466,9 @@ impl ServiceModel {
     pub fn serialization_error_code(&self, protocol: Protocol) -> ErrorCode {
         match protocol {
             Protocol::AwsQuery => ErrorCode::MalformedQueryString,
-            Protocol::AwsJson10 | Protocol::AwsJson11 | Protocol::RpcV2Cbor => ErrorCode::Serialization,
+            Protocol::AwsJson10 | Protocol::AwsJson11 | Protocol::RpcV2Cbor => {
+                ErrorCode::Serialization
+            }
         }
     }
 }
@@ -494,7 +523,10 @@ impl Shape {
             }
             return ordered;
         }
-        self.members.iter().map(|(name, member)| (name.as_str(), member)).collect()
+        self.members
+            .iter()
+            .map(|(name, member)| (name.as_str(), member))
+            .collect()
     }
 }
 
@@ -511,14 +543,33 @@ mod tests {
             assert!(model.operations().count() > 10, "{service:?}");
             // Every shape reference resolves.
             for op in model.operations() {
-                for r in op.input.iter().chain(op.output.iter()).chain(op.errors.iter()) {
-                    assert!(model.shape(&r.shape).is_some(), "{service:?} {} -> {}", op.name, r.shape);
+                for r in op
+                    .input
+                    .iter()
+                    .chain(op.output.iter())
+                    .chain(op.errors.iter())
+                {
+                    assert!(
+                        model.shape(&r.shape).is_some(),
+                        "{service:?} {} -> {}",
+                        op.name,
+                        r.shape
+                    );
                 }
             }
             for (name, shape) in model.shapes() {
-                let refs = shape.members.values().chain(shape.member.iter()).chain(shape.key.iter()).chain(shape.value.iter());
+                let refs = shape
+                    .members
+                    .values()
+                    .chain(shape.member.iter())
+                    .chain(shape.key.iter())
+                    .chain(shape.value.iter());
                 for r in refs {
-                    assert!(model.shape(&r.shape).is_some(), "{service:?} {name} -> {}", r.shape);
+                    assert!(
+                        model.shape(&r.shape).is_some(),
+                        "{service:?} {name} -> {}",
+                        r.shape
+                    );
                 }
                 assert_ne!(shape.kind, ShapeType::Other, "{service:?} {name}");
             }
@@ -528,9 +579,15 @@ mod tests {
     #[test]
     fn signing_names_round_trip() {
         for &service in Service::all() {
-            assert_eq!(Service::from_signing_name(service.signing_name()), Some(service));
+            assert_eq!(
+                Service::from_signing_name(service.signing_name()),
+                Some(service)
+            );
         }
-        assert_eq!(Service::from_signing_name("monitoring"), Some(Service::CloudWatch));
+        assert_eq!(
+            Service::from_signing_name("monitoring"),
+            Some(Service::CloudWatch)
+        );
         assert_eq!(Service::from_signing_name("s3"), None);
     }
 
@@ -542,16 +599,28 @@ mod tests {
         assert!(!logs.is_query_compatible());
 
         let cloudwatch = Service::CloudWatch.model();
-        assert_eq!(cloudwatch.target_prefix(), Some("GraniteServiceVersion20100801"));
-        assert_eq!(cloudwatch.protocols(), vec![Protocol::RpcV2Cbor, Protocol::AwsJson10, Protocol::AwsQuery]);
+        assert_eq!(
+            cloudwatch.target_prefix(),
+            Some("GraniteServiceVersion20100801")
+        );
+        assert_eq!(
+            cloudwatch.protocols(),
+            vec![Protocol::RpcV2Cbor, Protocol::AwsJson10, Protocol::AwsQuery]
+        );
         assert!(cloudwatch.is_query_compatible());
-        assert_eq!(cloudwatch.xml_namespace(), Some("http://monitoring.amazonaws.com/doc/2010-08-01/"));
+        assert_eq!(
+            cloudwatch.xml_namespace(),
+            Some("http://monitoring.amazonaws.com/doc/2010-08-01/")
+        );
 
         let sns = Service::Sns.model();
         assert_eq!(sns.protocols(), vec![Protocol::AwsQuery]);
         assert_eq!(sns.target_prefix(), None);
 
-        assert_eq!(Service::from_target_prefix("AWSEvents"), Some(Service::Events));
+        assert_eq!(
+            Service::from_target_prefix("AWSEvents"),
+            Some(Service::Events)
+        );
         assert_eq!(
             Service::from_target_prefix("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"),
             Some(Service::CloudTrail)
@@ -562,33 +631,63 @@ mod tests {
     #[test]
     fn error_info_uses_query_codes_from_the_model() {
         let cloudwatch = Service::CloudWatch.model();
-        let info = cloudwatch.error_info("InvalidParameterValueException").expect("declared");
+        let info = cloudwatch
+            .error_info("InvalidParameterValueException")
+            .expect("declared");
         assert_eq!(info.query_code, "InvalidParameterValue");
         assert_eq!(info.status, Some(400));
         assert_eq!(info.sender_fault, Some(true));
         let info = cloudwatch.error_info("ResourceNotFound").expect("declared");
-        assert_eq!((info.query_code, info.status), ("ResourceNotFound", Some(404)));
+        assert_eq!(
+            (info.query_code, info.status),
+            ("ResourceNotFound", Some(404))
+        );
         let info = cloudwatch.error_info("ValidationException").expect("known");
         assert_eq!(info.query_code, "ValidationError");
 
         let sns = Service::Sns.model();
-        let info = sns.error_info("InvalidParameterException").expect("declared");
+        let info = sns
+            .error_info("InvalidParameterException")
+            .expect("declared");
         assert_eq!(info.query_code, "InvalidParameter");
-        assert_eq!(sns.error_info("NotFoundException").map(|i| i.status), Some(Some(404)));
+        assert_eq!(
+            sns.error_info("NotFoundException").map(|i| i.status),
+            Some(Some(404))
+        );
 
         // Logs declares its errors without the awsQuery trait.
-        let info = Service::Logs.model().error_info("ResourceNotFoundException").expect("declared");
-        assert_eq!((info.query_code, info.status), ("ResourceNotFoundException", None));
+        let info = Service::Logs
+            .model()
+            .error_info("ResourceNotFoundException")
+            .expect("declared");
+        assert_eq!(
+            (info.query_code, info.status),
+            ("ResourceNotFoundException", None)
+        );
         assert_eq!(Service::Logs.model().error_info("NoSuchThing"), None);
     }
 
     #[test]
     fn validation_codes_follow_each_service() {
         let logs = Service::Logs.model();
-        assert_eq!(logs.validation_error_code("GetLogEvents"), ErrorCode::InvalidParameter);
-        assert_eq!(logs.validation_error_code("PutDeliveryDestination"), ErrorCode::Validation);
-        assert_eq!(Service::Sns.model().validation_error_code("Publish"), ErrorCode::ValidationError);
-        assert_eq!(Service::CloudWatch.model().validation_error_code("SetAlarmState"), ErrorCode::Validation);
+        assert_eq!(
+            logs.validation_error_code("GetLogEvents"),
+            ErrorCode::InvalidParameter
+        );
+        assert_eq!(
+            logs.validation_error_code("PutDeliveryDestination"),
+            ErrorCode::Validation
+        );
+        assert_eq!(
+            Service::Sns.model().validation_error_code("Publish"),
+            ErrorCode::ValidationError
+        );
+        assert_eq!(
+            Service::CloudWatch
+                .model()
+                .validation_error_code("SetAlarmState"),
+            ErrorCode::Validation
+        );
     }
 
     #[test]
@@ -614,10 +713,17 @@ mod tests {
     fn xml_order_is_respected() {
         let model = Service::CloudWatch.model();
         let alarm = model.shape("MetricAlarm").expect("shape");
-        let names: Vec<&str> = alarm.xml_members().into_iter().map(|(name, _)| name).collect();
+        let names: Vec<&str> = alarm
+            .xml_members()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         let extended = names.iter().position(|n| *n == "ExtendedStatistic");
         let dimensions = names.iter().position(|n| *n == "Dimensions");
-        assert!(extended > dimensions, "xmlOrder puts ExtendedStatistic after Dimensions");
+        assert!(
+            extended > dimensions,
+            "xmlOrder puts ExtendedStatistic after Dimensions"
+        );
         assert_eq!(names.len(), alarm.members.len());
     }
 }

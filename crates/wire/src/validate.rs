@@ -46,21 +46,35 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(path: &str, value: Option<String>, constraint: impl Into<String>) -> Violation {
-        Violation { path: path.to_owned(), value, constraint: constraint.into() }
+        Violation {
+            path: path.to_owned(),
+            value,
+            constraint: constraint.into(),
+        }
     }
 
     /// A member of the wrong type (a string where a number belongs, …).
     pub fn wrong_type(path: &str, rendered: String, kind: ShapeType) -> Violation {
-        Violation::new(path, Some(rendered), format!("Member must be of type {}", kind.name()))
+        Violation::new(
+            path,
+            Some(rendered),
+            format!("Member must be of type {}", kind.name()),
+        )
     }
 
     /// `Value 'x' at 'path' failed to satisfy constraint: …`.
     pub fn render(&self) -> String {
         match &self.value {
             Some(value) => {
-                format!("Value '{value}' at '{}' failed to satisfy constraint: {}", self.path, self.constraint)
+                format!(
+                    "Value '{value}' at '{}' failed to satisfy constraint: {}",
+                    self.path, self.constraint
+                )
             }
-            None => format!("Value null at '{}' failed to satisfy constraint: {}", self.path, self.constraint),
+            None => format!(
+                "Value null at '{}' failed to satisfy constraint: {}",
+                self.path, self.constraint
+            ),
         }
     }
 }
@@ -69,8 +83,15 @@ impl Violation {
 pub fn message(violations: &[Violation]) -> String {
     let count = violations.len();
     let plural = if count == 1 { "" } else { "s" };
-    let listed: Vec<String> = violations.iter().take(MAX_LISTED).map(Violation::render).collect();
-    format!("{count} validation error{plural} detected: {}", listed.join("; "))
+    let listed: Vec<String> = violations
+        .iter()
+        .take(MAX_LISTED)
+        .map(Violation::render)
+        .collect();
+    format!(
+        "{count} validation error{plural} detected: {}",
+        listed.join("; ")
+    )
 }
 
 /// The error a service answers violations with, including the services'
@@ -81,7 +102,8 @@ pub fn to_error(model: &ServiceModel, operation: &str, violations: &[Violation])
     if model.service() == Service::Logs {
         let name_too_long = violations.iter().any(|v| {
             (v.path == "logGroupName" || v.path == "logStreamName")
-                && v.constraint.starts_with("Member must have length less than or equal to")
+                && v.constraint
+                    .starts_with("Member must have length less than or equal to")
         });
         if name_too_long {
             return ApiError::invalid_parameter(
@@ -119,8 +141,15 @@ pub(crate) fn map_value_path(parent: &str, key: &str) -> String {
 
 /// Checks a canonical input value against the shape `shape_name`, appending
 /// every failed constraint.
-pub fn validate(model: &ServiceModel, shape_name: &str, value: &Value, violations: &mut Vec<Violation>) {
-    let Some(shape) = model.shape(shape_name) else { return };
+pub fn validate(
+    model: &ServiceModel,
+    shape_name: &str,
+    value: &Value,
+    violations: &mut Vec<Violation>,
+) {
+    let Some(shape) = model.shape(shape_name) else {
+        return;
+    };
     validate_structure_members(model, shape, value, "", violations);
 }
 
@@ -137,34 +166,62 @@ fn validate_structure_members(
         match object.get(name) {
             None | Some(Value::Null) => {
                 if shape.is_required(name) {
-                    violations.push(Violation::new(&member_path, None, "Member must not be null"));
+                    violations.push(Violation::new(
+                        &member_path,
+                        None,
+                        "Member must not be null",
+                    ));
                 }
             }
-            Some(member_value) => validate_value(model, &member.shape, member_value, &member_path, violations),
+            Some(member_value) => {
+                validate_value(model, &member.shape, member_value, &member_path, violations)
+            }
         }
     }
 }
 
-fn validate_value(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, violations: &mut Vec<Violation>) {
-    let Some(shape) = model.shape(shape_name) else { return };
+fn validate_value(
+    model: &ServiceModel,
+    shape_name: &str,
+    value: &Value,
+    path: &str,
+    violations: &mut Vec<Violation>,
+) {
+    let Some(shape) = model.shape(shape_name) else {
+        return;
+    };
     match shape.kind {
         ShapeType::Structure => validate_structure_members(model, shape, value, path, violations),
         ShapeType::List => {
             let Value::Array(items) = value else { return };
             for constraint in length_constraints(shape, items.len()) {
-                violations.push(Violation::new(path, Some(render(model, shape_name, value)), constraint));
+                violations.push(Violation::new(
+                    path,
+                    Some(render(model, shape_name, value)),
+                    constraint,
+                ));
             }
             let Some(member) = &shape.member else { return };
             for (index, item) in items.iter().enumerate() {
                 if !item.is_null() {
-                    validate_value(model, &member.shape, item, &element_path(path, index), violations);
+                    validate_value(
+                        model,
+                        &member.shape,
+                        item,
+                        &element_path(path, index),
+                        violations,
+                    );
                 }
             }
         }
         ShapeType::Map => validate_map(model, shape, shape_name, value, path, violations),
         _ => {
             for constraint in scalar_constraints(shape, value) {
-                violations.push(Violation::new(path, Some(render(model, shape_name, value)), constraint));
+                violations.push(Violation::new(
+                    path,
+                    Some(render(model, shape_name, value)),
+                    constraint,
+                ));
             }
         }
     }
@@ -178,9 +235,15 @@ fn validate_map(
     path: &str,
     violations: &mut Vec<Violation>,
 ) {
-    let Value::Object(entries) = value else { return };
+    let Value::Object(entries) = value else {
+        return;
+    };
     for constraint in length_constraints(shape, entries.len()) {
-        violations.push(Violation::new(path, Some(render(model, shape_name, value)), constraint));
+        violations.push(Violation::new(
+            path,
+            Some(render(model, shape_name, value)),
+            constraint,
+        ));
     }
     let key_shape = shape.key.as_ref().and_then(|key| model.shape(&key.shape));
     let value_ref = shape.value.as_ref();
@@ -189,23 +252,41 @@ fn validate_map(
         if let Some(key_shape) = key_shape {
             let failed = scalar_constraints(key_shape, &Value::String(key.clone()));
             if !failed.is_empty() {
-                let constraint = format!("Map keys must satisfy constraint: [{}]", failed.join(", "));
-                violations.push(Violation::new(path, Some(truncate(key.clone())), constraint));
+                let constraint =
+                    format!("Map keys must satisfy constraint: [{}]", failed.join(", "));
+                violations.push(Violation::new(
+                    path,
+                    Some(truncate(key.clone())),
+                    constraint,
+                ));
             }
         }
-        let (Some(value_ref), Some(value_shape)) = (value_ref, value_shape) else { continue };
+        let (Some(value_ref), Some(value_shape)) = (value_ref, value_shape) else {
+            continue;
+        };
         if entry.is_null() {
             continue;
         }
         match value_shape.kind {
             ShapeType::Structure | ShapeType::List | ShapeType::Map => {
-                validate_value(model, &value_ref.shape, entry, &map_value_path(path, key), violations);
+                validate_value(
+                    model,
+                    &value_ref.shape,
+                    entry,
+                    &map_value_path(path, key),
+                    violations,
+                );
             }
             _ => {
                 let failed = scalar_constraints(value_shape, entry);
                 if !failed.is_empty() {
-                    let constraint = format!("Map value must satisfy constraint: [{}]", failed.join(", "));
-                    violations.push(Violation::new(path, Some(render(model, &value_ref.shape, entry)), constraint));
+                    let constraint =
+                        format!("Map value must satisfy constraint: [{}]", failed.join(", "));
+                    violations.push(Violation::new(
+                        path,
+                        Some(render(model, &value_ref.shape, entry)),
+                        constraint,
+                    ));
                 }
             }
         }
@@ -219,12 +300,18 @@ fn length_constraints(shape: &Shape, length: usize) -> Vec<String> {
     if let Some(max) = shape.max
         && length > max
     {
-        failed.push(format!("Member must have length less than or equal to {}", format_bound(max)));
+        failed.push(format!(
+            "Member must have length less than or equal to {}",
+            format_bound(max)
+        ));
     }
     if let Some(min) = shape.min
         && length < min
     {
-        failed.push(format!("Member must have length greater than or equal to {}", format_bound(min)));
+        failed.push(format!(
+            "Member must have length greater than or equal to {}",
+            format_bound(min)
+        ));
     }
     failed
 }
@@ -233,29 +320,40 @@ fn length_constraints(shape: &Shape, length: usize) -> Vec<String> {
 fn scalar_constraints(shape: &Shape, value: &Value) -> Vec<String> {
     match shape.kind {
         ShapeType::String => {
-            let Value::String(text) = value else { return Vec::new() };
+            let Value::String(text) = value else {
+                return Vec::new();
+            };
             let mut failed = length_constraints(shape, text.chars().count());
             if let (Some(pattern), Some(regex)) = (&shape.pattern, shape.pattern_regex())
                 && !regex.is_match(text)
             {
-                failed.push(format!("Member must satisfy regular expression pattern: {pattern}"));
+                failed.push(format!(
+                    "Member must satisfy regular expression pattern: {pattern}"
+                ));
             }
             if let Some(allowed) = &shape.enum_values
                 && !allowed.iter().any(|allowed| allowed == text)
             {
-                failed.push(format!("Member must satisfy enum value set: [{}]", allowed.join(", ")));
+                failed.push(format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ));
             }
             failed
         }
         ShapeType::Blob => {
-            let Value::String(text) = value else { return Vec::new() };
+            let Value::String(text) = value else {
+                return Vec::new();
+            };
             match canonical::decode_base64(text) {
                 Some(bytes) => length_constraints(shape, bytes.len()),
                 None => Vec::new(),
             }
         }
         ShapeType::Integer | ShapeType::Long | ShapeType::Float | ShapeType::Double => {
-            let Some(number) = canonical::value_f64(value) else { return Vec::new() };
+            let Some(number) = canonical::value_f64(value) else {
+                return Vec::new();
+            };
             if number.is_nan() {
                 return Vec::new();
             }
@@ -263,12 +361,18 @@ fn scalar_constraints(shape: &Shape, value: &Value) -> Vec<String> {
             if let Some(max) = shape.max
                 && number > max
             {
-                failed.push(format!("Member must have value less than or equal to {}", format_bound(max)));
+                failed.push(format!(
+                    "Member must have value less than or equal to {}",
+                    format_bound(max)
+                ));
             }
             if let Some(min) = shape.min
                 && number < min
             {
-                failed.push(format!("Member must have value greater than or equal to {}", format_bound(min)));
+                failed.push(format!(
+                    "Member must have value greater than or equal to {}",
+                    format_bound(min)
+                ));
             }
             failed
         }
@@ -305,7 +409,8 @@ fn render_into(model: &ServiceModel, shape_name: Option<&str>, value: &Value, ou
             let _ = write!(out, "{flag}");
         }
         Value::Number(number) => {
-            let is_float = shape.is_some_and(|s| matches!(s.kind, ShapeType::Float | ShapeType::Double));
+            let is_float =
+                shape.is_some_and(|s| matches!(s.kind, ShapeType::Float | ShapeType::Double));
             match number.as_f64() {
                 Some(float) if is_float => out.push_str(&canonical::format_double(float)),
                 _ => {
@@ -314,7 +419,9 @@ fn render_into(model: &ServiceModel, shape_name: Option<&str>, value: &Value, ou
             }
         }
         Value::Array(items) => {
-            let member = shape.and_then(|s| s.member.as_ref()).map(|m| m.shape.as_str());
+            let member = shape
+                .and_then(|s| s.member.as_ref())
+                .map(|m| m.shape.as_str());
             out.push('[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
@@ -335,12 +442,19 @@ fn render_into(model: &ServiceModel, shape_name: Option<&str>, value: &Value, ou
                     }
                     out.push_str(&member_path("", member_name));
                     out.push('=');
-                    render_into(model, Some(&member.shape), object.get(member_name).unwrap_or(&Value::Null), out);
+                    render_into(
+                        model,
+                        Some(&member.shape),
+                        object.get(member_name).unwrap_or(&Value::Null),
+                        out,
+                    );
                 }
                 out.push(')');
             }
             _ => {
-                let value_shape = shape.and_then(|s| s.value.as_ref()).map(|v| v.shape.as_str());
+                let value_shape = shape
+                    .and_then(|s| s.value.as_ref())
+                    .map(|v| v.shape.as_str());
                 out.push('{');
                 for (index, (key, entry)) in object.iter().enumerate() {
                     if index > 0 {
@@ -379,7 +493,10 @@ mod tests {
 
     fn check(service: Service, operation: &str, input: Value) -> Vec<Violation> {
         let model = service.model();
-        let shape = model.operation(operation).and_then(|op| op.input.as_ref()).map(|i| i.shape.clone());
+        let shape = model
+            .operation(operation)
+            .and_then(|op| op.input.as_ref())
+            .map(|i| i.shape.clone());
         let mut violations = Vec::new();
         validate(model, &shape.unwrap_or_default(), &input, &mut violations);
         violations
@@ -387,7 +504,11 @@ mod tests {
 
     #[test]
     fn limit_over_the_maximum_matches_aws() {
-        let violations = check(Service::Logs, "GetLogEvents", json!({"logStreamName": "s", "logGroupName": "g", "limit": 10001}));
+        let violations = check(
+            Service::Logs,
+            "GetLogEvents",
+            json!({"logStreamName": "s", "logGroupName": "g", "limit": 10001}),
+        );
         let error = to_error(Service::Logs.model(), "GetLogEvents", &violations);
         assert_eq!(error.code, ErrorCode::InvalidParameter);
         assert_eq!(
@@ -410,7 +531,9 @@ mod tests {
         let violations = check(Service::Logs, "GetLogEvents", json!({"limit": 0}));
         let text = message(&violations);
         assert!(text.starts_with("2 validation errors detected: "), "{text}");
-        assert!(text.contains("Value null at 'logStreamName' failed to satisfy constraint: Member must not be null; "));
+        assert!(text.contains(
+            "Value null at 'logStreamName' failed to satisfy constraint: Member must not be null; "
+        ));
         assert!(text.contains("Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"));
     }
 
@@ -425,7 +548,11 @@ mod tests {
             message(&violations),
             "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [OK, ALARM, INSUFFICIENT_DATA]"
         );
-        let violations = check(Service::Logs, "DescribeLogStreams", json!({"logGroupName": "bad name"}));
+        let violations = check(
+            Service::Logs,
+            "DescribeLogStreams",
+            json!({"logGroupName": "bad name"}),
+        );
         assert_eq!(violations.len(), 1);
         assert_eq!(
             violations[0].constraint,
@@ -448,7 +575,8 @@ mod tests {
 
     #[test]
     fn list_length_violations_render_structures_like_aws() {
-        let transformation = json!({"metricName": "metric1", "metricNamespace": "namespace1", "metricValue": "1"});
+        let transformation =
+            json!({"metricName": "metric1", "metricNamespace": "namespace1", "metricValue": "1"});
         let violations = check(
             Service::Logs,
             "PutMetricFilter",
@@ -463,16 +591,29 @@ mod tests {
     #[test]
     fn map_keys_and_values_are_checked() {
         let long_key = "k".repeat(200);
-        let violations = check(Service::Logs, "TagResource", json!({"resourceArn": "arn:aws:logs:us-east-1:1:log-group:g", "tags": {long_key: "v"}}));
+        let violations = check(
+            Service::Logs,
+            "TagResource",
+            json!({"resourceArn": "arn:aws:logs:us-east-1:1:log-group:g", "tags": {long_key: "v"}}),
+        );
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert!(violations[0].constraint.starts_with("Map keys must satisfy constraint: [Member must have length less than or equal to 128"));
+        assert!(violations[0].constraint.starts_with(
+            "Map keys must satisfy constraint: [Member must have length less than or equal to 128"
+        ));
     }
 
     #[test]
     fn logs_reports_long_group_names_in_its_own_words() {
-        let violations = check(Service::Logs, "CreateLogGroup", json!({"logGroupName": "X".repeat(513)}));
+        let violations = check(
+            Service::Logs,
+            "CreateLogGroup",
+            json!({"logGroupName": "X".repeat(513)}),
+        );
         let error = to_error(Service::Logs.model(), "CreateLogGroup", &violations);
-        assert_eq!(error.message, "Invalid LogGroup or LogStream, both must have length less than or equal to 512.");
+        assert_eq!(
+            error.message,
+            "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+        );
         assert_eq!(error.code, ErrorCode::InvalidParameter);
     }
 
@@ -485,7 +626,9 @@ mod tests {
 
     #[test]
     fn many_violations_list_only_the_first_ten() {
-        let violations: Vec<Violation> = (0..25).map(|i| Violation::new(&format!("m{i}"), None, "Member must not be null")).collect();
+        let violations: Vec<Violation> = (0..25)
+            .map(|i| Violation::new(&format!("m{i}"), None, "Member must not be null"))
+            .collect();
         let text = message(&violations);
         assert!(text.starts_with("25 validation errors detected"));
         assert_eq!(text.matches("; ").count(), 9);

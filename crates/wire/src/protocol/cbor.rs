@@ -40,8 +40,11 @@ pub(super) fn decode_input(
     if !matches!(untag(&wire), Cbor::Map(_)) {
         return Err(serialization("the request body must be a CBOR map"));
     }
-    let Some(input) = input else { return Ok(Value::Object(Map::new())) };
-    Ok(decode_value(model, input, &wire, "", violations).unwrap_or_else(|| Value::Object(Map::new())))
+    let Some(input) = input else {
+        return Ok(Value::Object(Map::new()));
+    };
+    Ok(decode_value(model, input, &wire, "", violations)
+        .unwrap_or_else(|| Value::Object(Map::new())))
 }
 
 /// Parses exactly one CBOR item spanning the whole body.
@@ -50,7 +53,9 @@ fn parse(body: &[u8]) -> Result<Cbor, ApiError> {
     let value: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut reader, MAX_DEPTH)
         .map_err(|error| serialization(&format!("the request body is not valid CBOR: {error}")))?;
     if !reader.is_empty() {
-        return Err(serialization("the request body has data after its CBOR item"));
+        return Err(serialization(
+            "the request body has data after its CBOR item",
+        ));
     }
     Ok(value)
 }
@@ -101,15 +106,17 @@ fn decode_value(
     };
     match shape.kind {
         ShapeType::Structure => {
-            let Cbor::Map(entries) = wire else { return wrong_type(violations) };
+            let Cbor::Map(entries) = wire else {
+                return wrong_type(violations);
+            };
             let mut out = Map::new();
             for (key, item) in entries {
-                let Cbor::Text(key) = untag(key) else { continue };
-                let Some((name, member)) = shape
-                    .members
-                    .iter()
-                    .find(|(name, member)| member.location_name.as_deref().unwrap_or(name.as_str()) == key)
-                else {
+                let Cbor::Text(key) = untag(key) else {
+                    continue;
+                };
+                let Some((name, member)) = shape.members.iter().find(|(name, member)| {
+                    member.location_name.as_deref().unwrap_or(name.as_str()) == key
+                }) else {
                     continue;
                 };
                 let member_path = validate::member_path(path, name);
@@ -120,16 +127,26 @@ fn decode_value(
             Some(Value::Object(out))
         }
         ShapeType::List => {
-            let Cbor::Array(items) = wire else { return wrong_type(violations) };
+            let Cbor::Array(items) = wire else {
+                return wrong_type(violations);
+            };
             let member = shape.member.as_ref()?;
             let mut out = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                out.extend(decode_value(model, member, item, &validate::element_path(path, index), violations));
+                out.extend(decode_value(
+                    model,
+                    member,
+                    item,
+                    &validate::element_path(path, index),
+                    violations,
+                ));
             }
             Some(Value::Array(out))
         }
         ShapeType::Map => {
-            let Cbor::Map(entries) = wire else { return wrong_type(violations) };
+            let Cbor::Map(entries) = wire else {
+                return wrong_type(violations);
+            };
             let value_ref = shape.value.as_ref()?;
             let mut out = Map::new();
             for (key, item) in entries {
@@ -158,7 +175,8 @@ fn decode_value(
                 Cbor::Float(float) => canonical::whole_f64_to_i64(*float),
                 _ => None,
             };
-            let in_range = integer.filter(|n| shape.kind == ShapeType::Long || i32::try_from(*n).is_ok());
+            let in_range =
+                integer.filter(|n| shape.kind == ShapeType::Long || i32::try_from(*n).is_ok());
             match in_range {
                 Some(integer) => Some(Value::from(integer)),
                 None => wrong_type(violations),
@@ -229,7 +247,11 @@ fn render(wire: &Cbor) -> String {
 }
 
 /// Encodes a canonical output as the CBOR body.
-pub(super) fn encode_output(model: &ServiceModel, output: &ShapeRef, value: &Value) -> Result<Vec<u8>, String> {
+pub(super) fn encode_output(
+    model: &ServiceModel,
+    output: &ShapeRef,
+    value: &Value,
+) -> Result<Vec<u8>, String> {
     let wire = encode_value(model, output, value).unwrap_or_else(|| Cbor::Map(Vec::new()));
     let mut body = Vec::new();
     ciborium::into_writer(&wire, &mut body).map_err(|error| error.to_string())?;
@@ -240,29 +262,49 @@ fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Op
     if value.is_null() {
         return None;
     }
-    let Some(shape) = model.shape(&shape_ref.shape) else { return Some(untyped(value)) };
+    let Some(shape) = model.shape(&shape_ref.shape) else {
+        return Some(untyped(value));
+    };
     match (shape.kind, value) {
         (ShapeType::Structure, Value::Object(object)) => {
             let mut entries = Vec::with_capacity(object.len());
             for (name, member) in &shape.members {
-                let Some(member_value) = object.get(name) else { continue };
+                let Some(member_value) = object.get(name) else {
+                    continue;
+                };
                 let wire_name = member.location_name.as_deref().unwrap_or(name);
                 if let Some(encoded) = encode_value(model, member, member_value) {
                     entries.push((Cbor::Text(wire_name.to_owned()), encoded));
                 }
             }
-            super::json::debug_unknown_members(shape_ref, object, |name| shape.members.contains_key(name));
+            super::json::debug_unknown_members(shape_ref, object, |name| {
+                shape.members.contains_key(name)
+            });
             Some(Cbor::Map(entries))
         }
         (ShapeType::List, Value::Array(items)) => {
-            let Some(member) = &shape.member else { return Some(untyped(value)) };
-            Some(Cbor::Array(items.iter().filter_map(|item| encode_value(model, member, item)).collect()))
+            let Some(member) = &shape.member else {
+                return Some(untyped(value));
+            };
+            Some(Cbor::Array(
+                items
+                    .iter()
+                    .filter_map(|item| encode_value(model, member, item))
+                    .collect(),
+            ))
         }
         (ShapeType::Map, Value::Object(object)) => {
-            let Some(value_ref) = &shape.value else { return Some(untyped(value)) };
+            let Some(value_ref) = &shape.value else {
+                return Some(untyped(value));
+            };
             let entries = object
                 .iter()
-                .filter_map(|(key, item)| Some((Cbor::Text(key.clone()), encode_value(model, value_ref, item)?)))
+                .filter_map(|(key, item)| {
+                    Some((
+                        Cbor::Text(key.clone()),
+                        encode_value(model, value_ref, item)?,
+                    ))
+                })
                 .collect();
             Some(Cbor::Map(entries))
         }
@@ -302,8 +344,11 @@ fn untyped(value: &Value) -> Cbor {
         },
         Value::String(text) => Cbor::Text(text.clone()),
         Value::Array(items) => Cbor::Array(items.iter().map(untyped).collect()),
-        Value::Object(object) => {
-            Cbor::Map(object.iter().map(|(key, item)| (Cbor::Text(key.clone()), untyped(item))).collect())
-        }
+        Value::Object(object) => Cbor::Map(
+            object
+                .iter()
+                .map(|(key, item)| (Cbor::Text(key.clone()), untyped(item)))
+                .collect(),
+        ),
     }
 }

@@ -33,21 +33,38 @@ pub(crate) struct ResolvedError<'a> {
 pub(crate) fn resolve(service: Option<Service>, error: &ApiError) -> ResolvedError<'_> {
     let name = error.code.name();
     let info = service.and_then(|service| service.model().error_info(name));
-    let status = info.as_ref().and_then(|info| info.status).unwrap_or_else(|| error.code.status());
+    let status = info
+        .as_ref()
+        .and_then(|info| info.status)
+        .unwrap_or_else(|| error.code.status());
     ResolvedError {
         type_name: name,
         query_code: info.as_ref().map_or(name, |info| info.query_code),
         status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        sender_fault: info.as_ref().and_then(|info| info.sender_fault).unwrap_or_else(|| error.code.is_sender_fault()),
+        sender_fault: info
+            .as_ref()
+            .and_then(|info| info.sender_fault)
+            .unwrap_or_else(|| error.code.is_sender_fault()),
         message: &error.message,
     }
 }
 
 /// Renders an error as the protocol expects.
-pub fn encode_error(format: &ResponseFormat, error: &ApiError, request_id: &str) -> Response<Bytes> {
+pub fn encode_error(
+    format: &ResponseFormat,
+    error: &ApiError,
+    request_id: &str,
+) -> Response<Bytes> {
     let resolved = resolve(format.service, error);
-    let fault = if resolved.sender_fault { "Sender" } else { "Receiver" };
-    let query_error = format.query_mode && format.service.is_some_and(|service| service.model().is_query_compatible());
+    let fault = if resolved.sender_fault {
+        "Sender"
+    } else {
+        "Receiver"
+    };
+    let query_error = format.query_mode
+        && format
+            .service
+            .is_some_and(|service| service.model().is_query_compatible());
 
     let mut response = match format.protocol {
         Protocol::AwsJson10 | Protocol::AwsJson11 => {
@@ -57,31 +74,58 @@ pub fn encode_error(format: &ResponseFormat, error: &ApiError, request_id: &str)
                 body.insert("message".to_owned(), resolved.message.into());
             }
             let body = serde_json::to_vec(&body).unwrap_or_default();
-            let mut response = respond(resolved.status, Some(format.protocol.content_type()), body, request_id);
+            let mut response = respond(
+                resolved.status,
+                Some(format.protocol.content_type()),
+                body,
+                request_id,
+            );
             set_header(&mut response, "x-amzn-errortype", resolved.type_name);
             response
         }
         Protocol::RpcV2Cbor => {
-            let mut entries = vec![(ciborium::Value::from("__type"), ciborium::Value::from(resolved.type_name))];
+            let mut entries = vec![(
+                ciborium::Value::from("__type"),
+                ciborium::Value::from(resolved.type_name),
+            )];
             if !resolved.message.is_empty() {
-                entries.push((ciborium::Value::from("message"), ciborium::Value::from(resolved.message)));
+                entries.push((
+                    ciborium::Value::from("message"),
+                    ciborium::Value::from(resolved.message),
+                ));
             }
             let mut body = Vec::new();
             if let Err(error) = ciborium::into_writer(&ciborium::Value::Map(entries), &mut body) {
                 tracing::error!(%error, "failed to encode a CBOR error body");
             }
-            let mut response = respond(resolved.status, Some(format.protocol.content_type()), body, request_id);
+            let mut response = respond(
+                resolved.status,
+                Some(format.protocol.content_type()),
+                body,
+                request_id,
+            );
             set_header(&mut response, SMITHY_PROTOCOL_HEADER, "rpc-v2-cbor");
             response
         }
         Protocol::AwsQuery => {
-            let namespace = format.service.and_then(|service| service.model().xml_namespace());
+            let namespace = format
+                .service
+                .and_then(|service| service.model().xml_namespace());
             let body = super::xml::encode_error(namespace, &resolved, request_id);
-            respond(resolved.status, Some(format.protocol.content_type()), body, request_id)
+            respond(
+                resolved.status,
+                Some(format.protocol.content_type()),
+                body,
+                request_id,
+            )
         }
     };
     if query_error && format.protocol != Protocol::AwsQuery {
-        set_header(&mut response, "x-amzn-query-error", &format!("{};{fault}", resolved.query_code));
+        set_header(
+            &mut response,
+            "x-amzn-query-error",
+            &format!("{};{fault}", resolved.query_code),
+        );
     }
     response
 }

@@ -24,17 +24,23 @@ pub(super) fn decode_input(
     body: &[u8],
     violations: &mut Vec<Violation>,
 ) -> Result<Value, ApiError> {
-    let serialization = |message: String| ApiError::new(argus_core::ErrorCode::Serialization, message);
+    let serialization =
+        |message: String| ApiError::new(argus_core::ErrorCode::Serialization, message);
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    let wire: Value =
-        serde_json::from_slice(body).map_err(|error| serialization(format!("the request body is not valid JSON: {error}")))?;
+    let wire: Value = serde_json::from_slice(body)
+        .map_err(|error| serialization(format!("the request body is not valid JSON: {error}")))?;
     if !wire.is_object() {
-        return Err(serialization("the request body must be a JSON object".to_owned()));
+        return Err(serialization(
+            "the request body must be a JSON object".to_owned(),
+        ));
     }
-    let Some(input) = input else { return Ok(Value::Object(Map::new())) };
-    Ok(decode_value(model, input, &wire, "", violations).unwrap_or_else(|| Value::Object(Map::new())))
+    let Some(input) = input else {
+        return Ok(Value::Object(Map::new()));
+    };
+    Ok(decode_value(model, input, &wire, "", violations)
+        .unwrap_or_else(|| Value::Object(Map::new())))
 }
 
 /// Converts one wire value to its canonical form; `None` when it is null or
@@ -49,14 +55,18 @@ fn decode_value(
     if wire.is_null() {
         return None;
     }
-    let Some(shape) = model.shape(&shape_ref.shape) else { return Some(wire.clone()) };
+    let Some(shape) = model.shape(&shape_ref.shape) else {
+        return Some(wire.clone());
+    };
     let wrong_type = |violations: &mut Vec<Violation>| {
         violations.push(Violation::wrong_type(path, render_wire(wire), shape.kind));
         None
     };
     match shape.kind {
         ShapeType::Structure => {
-            let Value::Object(object) = wire else { return wrong_type(violations) };
+            let Value::Object(object) = wire else {
+                return wrong_type(violations);
+            };
             if shape.document {
                 return Some(wire.clone());
             }
@@ -65,7 +75,9 @@ fn decode_value(
                 let wire_name = member.location_name.as_deref().unwrap_or(name);
                 if let Some(value) = object.get(wire_name) {
                     let member_path = validate::member_path(path, name);
-                    if let Some(value) = decode_value(model, member, value, &member_path, violations) {
+                    if let Some(value) =
+                        decode_value(model, member, value, &member_path, violations)
+                    {
                         out.insert(name.clone(), value);
                     }
                 }
@@ -73,8 +85,12 @@ fn decode_value(
             Some(Value::Object(out))
         }
         ShapeType::List => {
-            let Value::Array(items) = wire else { return wrong_type(violations) };
-            let Some(member) = &shape.member else { return Some(wire.clone()) };
+            let Value::Array(items) = wire else {
+                return wrong_type(violations);
+            };
+            let Some(member) = &shape.member else {
+                return Some(wire.clone());
+            };
             let mut out = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
                 let item_path = validate::element_path(path, index);
@@ -83,8 +99,12 @@ fn decode_value(
             Some(Value::Array(out))
         }
         ShapeType::Map => {
-            let Value::Object(object) = wire else { return wrong_type(violations) };
-            let Some(value_ref) = &shape.value else { return Some(wire.clone()) };
+            let Value::Object(object) = wire else {
+                return wrong_type(violations);
+            };
+            let Some(value_ref) = &shape.value else {
+                return Some(wire.clone());
+            };
             let mut out = Map::new();
             for (key, item) in object {
                 let item_path = validate::map_value_path(path, key);
@@ -102,10 +122,12 @@ fn decode_value(
             Value::Bool(_) => Some(wire.clone()),
             _ => wrong_type(violations),
         },
-        ShapeType::Integer => match canonical::value_i64(wire).filter(|n| i32::try_from(*n).is_ok()) {
-            Some(integer) => Some(Value::from(integer)),
-            None => wrong_type(violations),
-        },
+        ShapeType::Integer => {
+            match canonical::value_i64(wire).filter(|n| i32::try_from(*n).is_ok()) {
+                Some(integer) => Some(Value::from(integer)),
+                None => wrong_type(violations),
+            }
+        }
         ShapeType::Long => match canonical::value_i64(wire) {
             Some(integer) => Some(Value::from(integer)),
             None => wrong_type(violations),
@@ -143,9 +165,15 @@ fn render_wire(wire: &Value) -> String {
 }
 
 /// Encodes a canonical output as the JSON body (`{}` without an output shape).
-pub(super) fn encode_output(model: &ServiceModel, output: Option<&ShapeRef>, value: &Value) -> Vec<u8> {
+pub(super) fn encode_output(
+    model: &ServiceModel,
+    output: Option<&ShapeRef>,
+    value: &Value,
+) -> Vec<u8> {
     let wire = match output {
-        Some(output) => encode_value(model, output, value).unwrap_or_else(|| Value::Object(Map::new())),
+        Some(output) => {
+            encode_value(model, output, value).unwrap_or_else(|| Value::Object(Map::new()))
+        }
         None => Value::Object(Map::new()),
     };
     // Serializing a Value into memory cannot fail (no non-string keys).
@@ -156,12 +184,16 @@ fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Op
     if value.is_null() {
         return None;
     }
-    let Some(shape) = model.shape(&shape_ref.shape) else { return Some(value.clone()) };
+    let Some(shape) = model.shape(&shape_ref.shape) else {
+        return Some(value.clone());
+    };
     match (shape.kind, value) {
         (ShapeType::Structure, Value::Object(object)) if !shape.document => {
             let mut out = Map::new();
             for (name, member) in &shape.members {
-                let Some(member_value) = object.get(name) else { continue };
+                let Some(member_value) = object.get(name) else {
+                    continue;
+                };
                 let wire_name = member.location_name.as_deref().unwrap_or(name);
                 if let Some(encoded) = encode_value(model, member, member_value) {
                     out.insert(wire_name.to_owned(), encoded);
@@ -171,11 +203,20 @@ fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Op
             Some(Value::Object(out))
         }
         (ShapeType::List, Value::Array(items)) => {
-            let Some(member) = &shape.member else { return Some(value.clone()) };
-            Some(Value::Array(items.iter().filter_map(|item| encode_value(model, member, item)).collect()))
+            let Some(member) = &shape.member else {
+                return Some(value.clone());
+            };
+            Some(Value::Array(
+                items
+                    .iter()
+                    .filter_map(|item| encode_value(model, member, item))
+                    .collect(),
+            ))
         }
         (ShapeType::Map, Value::Object(object)) => {
-            let Some(value_ref) = &shape.value else { return Some(value.clone()) };
+            let Some(value_ref) = &shape.value else {
+                return Some(value.clone());
+            };
             let mut out = Map::new();
             for (key, item) in object {
                 if let Some(encoded) = encode_value(model, value_ref, item) {
@@ -186,20 +227,29 @@ fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Op
         }
         (ShapeType::Timestamp, _) => {
             let seconds = canonical::value_seconds(value)?;
-            let format = shape_ref.timestamp_format.as_deref().or(shape.timestamp_format.as_deref());
+            let format = shape_ref
+                .timestamp_format
+                .as_deref()
+                .or(shape.timestamp_format.as_deref());
             match format {
                 Some("iso8601") => canonical::format_iso8601(seconds).map(Value::String),
                 _ => canonical::seconds_value(seconds),
             }
         }
-        (ShapeType::Float | ShapeType::Double, _) => canonical::value_f64(value).map(canonical::float_value),
+        (ShapeType::Float | ShapeType::Double, _) => {
+            canonical::value_f64(value).map(canonical::float_value)
+        }
         _ => Some(value.clone()),
     }
 }
 
 /// Handlers returning members the model does not declare is a bug worth
 /// seeing in debug logs, not worth failing a response over.
-pub(super) fn debug_unknown_members(shape_ref: &ShapeRef, object: &Map<String, Value>, known: impl Fn(&str) -> bool) {
+pub(super) fn debug_unknown_members(
+    shape_ref: &ShapeRef,
+    object: &Map<String, Value>,
+    known: impl Fn(&str) -> bool,
+) {
     for name in object.keys() {
         if !known(name) {
             tracing::debug!(shape = %shape_ref.shape, member = %name, "output member not in the model; dropped");

@@ -15,7 +15,10 @@
 //! (<https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsquerycompatible-trait>).
 //!
 //! Nothing here panics on client input or allocates from sizes a client
-//! declares; the caller caps the body size before calling in.
+//! declares. The caller caps the body size and inflates a
+//! `Content-Encoding: gzip` body (botocore compresses large PutMetricData
+//! requests, per the model's `requestcompression`) before calling in.
+//! Event-stream operations (Logs StartLiveTail) are not encoded here.
 
 mod cbor;
 mod errors;
@@ -79,7 +82,11 @@ pub struct ResponseFormat {
 
 impl Route {
     pub fn format(&self) -> ResponseFormat {
-        ResponseFormat { protocol: self.protocol, service: Some(self.service), query_mode: self.query_mode }
+        ResponseFormat {
+            protocol: self.protocol,
+            service: Some(self.service),
+            query_mode: self.query_mode,
+        }
     }
 
     pub fn model(&self) -> &'static ServiceModel {
@@ -106,32 +113,65 @@ const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub fn guess_format(parts: &http::request::Parts, signing_service: Option<&str>) -> ResponseFormat {
     let signed = signing_service.and_then(Service::from_signing_name);
     let query_mode = header_is_true(parts, QUERY_MODE_HEADER);
-    let content_type = header_str(parts, CONTENT_TYPE.as_str()).unwrap_or_default().to_ascii_lowercase();
+    let content_type = header_str(parts, CONTENT_TYPE.as_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
 
     if let Some(target) = header_str(parts, TARGET_HEADER) {
-        let service = target.rsplit_once('.').and_then(|(prefix, _)| Service::from_target_prefix(prefix)).or(signed);
+        let service = target
+            .rsplit_once('.')
+            .and_then(|(prefix, _)| Service::from_target_prefix(prefix))
+            .or(signed);
         let protocol = json_protocol_for(&content_type, service);
-        return ResponseFormat { protocol, service, query_mode };
+        return ResponseFormat {
+            protocol,
+            service,
+            query_mode,
+        };
     }
     let cbor_path = cbor_path(parts.uri.path());
     if header_str(parts, SMITHY_PROTOCOL_HEADER).is_some() || cbor_path.is_some() {
-        let service = cbor_path.and_then(|(name, _)| Service::from_target_prefix(name)).or(signed);
-        return ResponseFormat { protocol: Protocol::RpcV2Cbor, service, query_mode };
+        let service = cbor_path
+            .and_then(|(name, _)| Service::from_target_prefix(name))
+            .or(signed);
+        return ResponseFormat {
+            protocol: Protocol::RpcV2Cbor,
+            service,
+            query_mode,
+        };
     }
-    if content_type.starts_with(FORM_CONTENT_TYPE) || (parts.method == Method::GET && query_string_has_action(parts)) {
-        return ResponseFormat { protocol: Protocol::AwsQuery, service: signed, query_mode: false };
+    if content_type.starts_with(FORM_CONTENT_TYPE)
+        || (parts.method == Method::GET && query_string_has_action(parts))
+    {
+        return ResponseFormat {
+            protocol: Protocol::AwsQuery,
+            service: signed,
+            query_mode: false,
+        };
     }
     if content_type.starts_with("application/x-amz-json-") {
-        return ResponseFormat { protocol: json_protocol_for(&content_type, signed), service: signed, query_mode };
+        return ResponseFormat {
+            protocol: json_protocol_for(&content_type, signed),
+            service: signed,
+            query_mode,
+        };
     }
     if content_type.starts_with("application/cbor") {
-        return ResponseFormat { protocol: Protocol::RpcV2Cbor, service: signed, query_mode };
+        return ResponseFormat {
+            protocol: Protocol::RpcV2Cbor,
+            service: signed,
+            query_mode,
+        };
     }
     let protocol = match signed.map(Service::model) {
         Some(model) => model.json_protocol().unwrap_or(Protocol::AwsQuery),
         None => Protocol::AwsJson11,
     };
-    ResponseFormat { protocol, service: signed, query_mode }
+    ResponseFormat {
+        protocol,
+        service: signed,
+        query_mode,
+    }
 }
 
 /// Finds protocol, service and operation: by `X-Amz-Target`
@@ -141,7 +181,11 @@ pub fn guess_format(parts: &http::request::Parts, signing_service: Option<&str>)
 /// the service named by the SigV4 credential scope; awsQuery needs it since
 /// an `Action` alone does not name the service. An unknown operation gets the
 /// protocol's unknown-operation error.
-pub fn route(parts: &http::request::Parts, body: &[u8], signing_service: Option<&str>) -> Result<Route, ApiError> {
+pub fn route(
+    parts: &http::request::Parts,
+    body: &[u8],
+    signing_service: Option<&str>,
+) -> Result<Route, ApiError> {
     let format = guess_format(parts, signing_service);
     match format.protocol {
         Protocol::AwsJson10 | Protocol::AwsJson11 => route_json(parts, format),
@@ -166,7 +210,12 @@ fn route_json(parts: &http::request::Parts, format: ResponseFormat) -> Result<Ro
     if service.model().operation(operation).is_none() {
         return Err(unknown_operation(target));
     }
-    Ok(Route { protocol: format.protocol, service, operation: operation.to_owned(), query_mode: format.query_mode })
+    Ok(Route {
+        protocol: format.protocol,
+        service,
+        operation: operation.to_owned(),
+        query_mode: format.query_mode,
+    })
 }
 
 fn route_cbor(parts: &http::request::Parts, format: ResponseFormat) -> Result<Route, ApiError> {
@@ -174,7 +223,9 @@ fn route_cbor(parts: &http::request::Parts, format: ResponseFormat) -> Result<Ro
     let Some((service_name, operation)) = cbor_path(path) else {
         return Err(ApiError::new(
             ErrorCode::UnknownOperation,
-            format!("path `{path}` names no operation: rpc-v2-cbor requests go to /service/<Service>/operation/<Operation>"),
+            format!(
+                "path `{path}` names no operation: rpc-v2-cbor requests go to /service/<Service>/operation/<Operation>"
+            ),
         ));
     };
     let Some(service) = Service::from_target_prefix(service_name) else {
@@ -191,29 +242,58 @@ fn route_cbor(parts: &http::request::Parts, format: ResponseFormat) -> Result<Ro
     })
 }
 
-fn route_query(parts: &http::request::Parts, body: &[u8], format: ResponseFormat) -> Result<Route, ApiError> {
+fn route_query(
+    parts: &http::request::Parts,
+    body: &[u8],
+    format: ResponseFormat,
+) -> Result<Route, ApiError> {
     let params = query::parse_params(parts, body)?;
     let Some(action) = params.get("Action").filter(|action| !action.is_empty()) else {
-        return Err(ApiError::new(ErrorCode::MissingAction, "the request must contain the parameter Action"));
+        return Err(ApiError::new(
+            ErrorCode::MissingAction,
+            "the request must contain the parameter Action",
+        ));
     };
     let version = params.get("Version").map(String::as_str);
-    let service = format.service.or_else(|| query_service_for(action, version));
-    let invalid_action = || ApiError::new(ErrorCode::InvalidAction, format!("The action {action} is not valid for this web service."));
-    let Some(service) = service else { return Err(invalid_action()) };
+    let service = format
+        .service
+        .or_else(|| query_service_for(action, version));
+    let invalid_action = || {
+        ApiError::new(
+            ErrorCode::InvalidAction,
+            format!("The action {action} is not valid for this web service."),
+        )
+    };
+    let Some(service) = service else {
+        return Err(invalid_action());
+    };
     let model = service.model();
     if !model.speaks(Protocol::AwsQuery) || model.operation(action).is_none() {
         return Err(invalid_action());
     }
-    Ok(Route { protocol: Protocol::AwsQuery, service, operation: action.clone(), query_mode: false })
+    Ok(Route {
+        protocol: Protocol::AwsQuery,
+        service,
+        operation: action.clone(),
+        query_mode: false,
+    })
 }
 
 /// Without a signing scope, the awsQuery service is the one whose API
 /// version the request names, else the only one with that action.
 fn query_service_for(action: &str, version: Option<&str>) -> Option<Service> {
-    let speaks_query = Service::all().iter().copied().filter(|s| s.model().speaks(Protocol::AwsQuery));
-    let candidates: Vec<Service> = speaks_query.filter(|s| s.model().operation(action).is_some()).collect();
+    let speaks_query = Service::all()
+        .iter()
+        .copied()
+        .filter(|s| s.model().speaks(Protocol::AwsQuery));
+    let candidates: Vec<Service> = speaks_query
+        .filter(|s| s.model().operation(action).is_some())
+        .collect();
     if let Some(version) = version
-        && let Some(service) = candidates.iter().copied().find(|s| s.model().api_version() == version)
+        && let Some(service) = candidates
+            .iter()
+            .copied()
+            .find(|s| s.model().api_version() == version)
     {
         return Some(service);
     }
@@ -224,21 +304,39 @@ fn query_service_for(action: &str, version: Option<&str>) -> Option<Service> {
 }
 
 fn unknown_operation(target: &str) -> ApiError {
-    ApiError::new(ErrorCode::UnknownOperation, format!("operation `{target}` does not exist"))
+    ApiError::new(
+        ErrorCode::UnknownOperation,
+        format!("operation `{target}` does not exist"),
+    )
 }
 
 /// Decodes and validates the input into the canonical value (see the crate
 /// docs: the awsJson shape; timestamps as epoch-seconds numbers; blobs as
 /// base64 strings).
-pub fn decode_input(route: &Route, parts: &http::request::Parts, body: &[u8]) -> Result<Value, ApiError> {
+pub fn decode_input(
+    route: &Route,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let model = route.service.model();
     let Some(operation) = model.operation(&route.operation) else {
         return Err(unknown_operation(&route.operation));
     };
+    if is_still_compressed(parts, body) {
+        // botocore gzips large PutMetricData bodies (the model's
+        // `requestcompression`); the transport must inflate them, capped,
+        // before they get here.
+        return Err(ApiError::new(
+            model.serialization_error_code(route.protocol),
+            "compressed request bodies must be decompressed before decoding",
+        ));
+    }
     let input = operation.input.as_ref();
     let mut violations: Vec<Violation> = Vec::new();
     let value = match route.protocol {
-        Protocol::AwsJson10 | Protocol::AwsJson11 => json::decode_input(model, input, body, &mut violations)?,
+        Protocol::AwsJson10 | Protocol::AwsJson11 => {
+            json::decode_input(model, input, body, &mut violations)?
+        }
         Protocol::RpcV2Cbor => cbor::decode_input(model, input, body, &mut violations)?,
         Protocol::AwsQuery => {
             let params = query::parse_params(parts, body)?;
@@ -263,13 +361,18 @@ pub fn decode_input(route: &Route, parts: &http::request::Parts, body: &[u8]) ->
 pub fn encode_output(route: &Route, output: &Value, request_id: &str) -> Response<Bytes> {
     let model = route.service.model();
     let Some(operation) = model.operation(&route.operation) else {
-        return encode_error(&route.format(), &unknown_operation(&route.operation), request_id);
+        return encode_error(
+            &route.format(),
+            &unknown_operation(&route.operation),
+            request_id,
+        );
     };
     let output_ref = operation.output.as_ref();
     let (body, content_type) = match route.protocol {
-        Protocol::AwsJson10 | Protocol::AwsJson11 => {
-            (json::encode_output(model, output_ref, output), Some(route.protocol.content_type()))
-        }
+        Protocol::AwsJson10 | Protocol::AwsJson11 => (
+            json::encode_output(model, output_ref, output),
+            Some(route.protocol.content_type()),
+        ),
         Protocol::RpcV2Cbor => match output_ref {
             // An operation without output answers with an empty body and no
             // Content-Type (smithy protocol test `no_output`).
@@ -298,11 +401,18 @@ pub fn encode_output(route: &Route, output: &Value, request_id: &str) -> Respons
 }
 
 /// Builds a response with the headers every protocol sends.
-fn respond(status: StatusCode, content_type: Option<&'static str>, body: Vec<u8>, request_id: &str) -> Response<Bytes> {
+fn respond(
+    status: StatusCode,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
     if let Some(content_type) = content_type {
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     set_header(&mut response, "x-amzn-requestid", request_id);
     response
@@ -313,14 +423,23 @@ fn respond(status: StatusCode, content_type: Option<&'static str>, body: Vec<u8>
 fn set_header(response: &mut Response<Bytes>, name: &'static str, value: &str) {
     match HeaderValue::from_str(value) {
         Ok(value) => {
-            response.headers_mut().insert(HeaderName::from_static(name), value);
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
         }
-        Err(_) => tracing::warn!(header = name, "dropping response header with an invalid value"),
+        Err(_) => tracing::warn!(
+            header = name,
+            "dropping response header with an invalid value"
+        ),
     }
 }
 
 fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str> {
-    parts.headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim)
+    parts
+        .headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
 }
 
 fn header_is_true(parts: &http::request::Parts, name: &str) -> bool {
@@ -334,7 +453,9 @@ fn json_protocol_for(content_type: &str, service: Option<Service>) -> Protocol {
     } else if content_type.starts_with("application/x-amz-json-1.1") {
         Protocol::AwsJson11
     } else {
-        service.and_then(|s| s.model().json_protocol()).unwrap_or(Protocol::AwsJson11)
+        service
+            .and_then(|s| s.model().json_protocol())
+            .unwrap_or(Protocol::AwsJson11)
     }
 }
 
@@ -350,6 +471,16 @@ fn cbor_path(path: &str) -> Option<(&str, &str)> {
     Some((service, operation))
 }
 
+/// A body still carrying `Content-Encoding: gzip` and the gzip magic bytes.
+fn is_still_compressed(parts: &http::request::Parts, body: &[u8]) -> bool {
+    let gzip_declared = header_str(parts, http::header::CONTENT_ENCODING.as_str())
+        .is_some_and(|encoding| encoding.to_ascii_lowercase().contains("gzip"));
+    gzip_declared && body.starts_with(&[0x1f, 0x8b])
+}
+
 fn query_string_has_action(parts: &http::request::Parts) -> bool {
-    parts.uri.query().is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")))
+    parts
+        .uri
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")))
 }

@@ -42,7 +42,12 @@ pub(super) fn parse_params(parts: &http::request::Parts, body: &[u8]) -> Result<
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim().to_ascii_lowercase().starts_with(super::FORM_CONTENT_TYPE));
+        .is_some_and(|value| {
+            value
+                .trim()
+                .to_ascii_lowercase()
+                .starts_with(super::FORM_CONTENT_TYPE)
+        });
     if is_form || (parts.method == http::Method::POST && !body.is_empty()) {
         parse_form(body, &mut params)?;
     }
@@ -56,7 +61,10 @@ fn parse_form(input: &[u8], params: &mut Params) -> Result<(), ApiError> {
             continue;
         }
         let (key, value) = match pair.iter().position(|byte| *byte == b'=') {
-            Some(at) => (pair.get(..at).unwrap_or_default(), pair.get(at + 1..).unwrap_or_default()),
+            Some(at) => (
+                pair.get(..at).unwrap_or_default(),
+                pair.get(at + 1..).unwrap_or_default(),
+            ),
             None => (pair, &b""[..]),
         };
         params.insert(decode_component(key)?, decode_component(value)?);
@@ -65,10 +73,17 @@ fn parse_form(input: &[u8], params: &mut Params) -> Result<(), ApiError> {
 }
 
 fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
-    let spaced: Vec<u8> = raw.iter().map(|byte| if *byte == b'+' { b' ' } else { *byte }).collect();
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|byte| if *byte == b'+' { b' ' } else { *byte })
+        .collect();
     let decoded: Vec<u8> = percent_decode(&spaced).collect();
-    String::from_utf8(decoded)
-        .map_err(|_| ApiError::new(ErrorCode::MalformedQueryString, "the request parameters are not valid UTF-8"))
+    String::from_utf8(decoded).map_err(|_| {
+        ApiError::new(
+            ErrorCode::MalformedQueryString,
+            "the request parameters are not valid UTF-8",
+        )
+    })
 }
 
 /// Decodes the parameters into the canonical input.
@@ -78,8 +93,12 @@ pub(super) fn decode_input(
     params: &Params,
     violations: &mut Vec<Violation>,
 ) -> Value {
-    let Some(input) = input else { return Value::Object(Map::new()) };
-    let Some(shape) = model.shape(&input.shape) else { return Value::Object(Map::new()) };
+    let Some(input) = input else {
+        return Value::Object(Map::new());
+    };
+    let Some(shape) = model.shape(&input.shape) else {
+        return Value::Object(Map::new());
+    };
     let decoder = Decoder { model, params };
     let mut out = Map::new();
     decoder.structure_members(shape, "", "", 0, violations, &mut out);
@@ -146,7 +165,11 @@ impl Decoder<'_> {
                 let indices = self.indices(&base);
                 if indices.is_empty() {
                     // `List=` (empty value) is how clients send an empty list.
-                    return self.params.get(key).filter(|v| v.is_empty()).map(|_| Value::Array(Vec::new()));
+                    return self
+                        .params
+                        .get(key)
+                        .filter(|v| v.is_empty())
+                        .map(|_| Value::Array(Vec::new()));
                 }
                 let mut items = Vec::with_capacity(indices.len());
                 for (position, index) in indices.iter().enumerate() {
@@ -161,20 +184,32 @@ impl Decoder<'_> {
                     return None;
                 }
                 let (key_ref, value_ref) = (shape.key.as_ref()?, shape.value.as_ref()?);
-                let base = if shape.flattened || shape_ref.flattened { key.to_owned() } else { join(key, "entry") };
+                let base = if shape.flattened || shape_ref.flattened {
+                    key.to_owned()
+                } else {
+                    join(key, "entry")
+                };
                 let key_name = key_ref.location_name.as_deref().unwrap_or("key");
                 let value_name = value_ref.location_name.as_deref().unwrap_or("value");
                 let indices = self.indices(&base);
                 if indices.is_empty() {
-                    return self.params.get(key).filter(|v| v.is_empty()).map(|_| Value::Object(Map::new()));
+                    return self
+                        .params
+                        .get(key)
+                        .filter(|v| v.is_empty())
+                        .map(|_| Value::Object(Map::new()));
                 }
                 let mut out = Map::new();
                 for index in indices {
                     let entry = format!("{base}.{index}");
-                    let Some(entry_key) = self.params.get(&join(&entry, key_name)) else { continue };
+                    let Some(entry_key) = self.params.get(&join(&entry, key_name)) else {
+                        continue;
+                    };
                     let entry_path = validate::map_value_path(path, entry_key);
                     let value_key = join(&entry, value_name);
-                    if let Some(value) = self.value(value_ref, &value_key, &entry_path, depth + 1, violations) {
+                    if let Some(value) =
+                        self.value(value_ref, &value_key, &entry_path, depth + 1, violations)
+                    {
                         out.insert(entry_key.clone(), value);
                     }
                 }
@@ -185,7 +220,11 @@ impl Decoder<'_> {
                 match scalar(kind, text) {
                     Some(value) => Some(value),
                     None => {
-                        violations.push(Violation::wrong_type(path, validate::truncate(text.clone()), kind));
+                        violations.push(Violation::wrong_type(
+                            path,
+                            validate::truncate(text.clone()),
+                            kind,
+                        ));
                         None
                     }
                 }
@@ -207,11 +246,17 @@ impl Decoder<'_> {
     fn indices(&self, base: &str) -> BTreeSet<u64> {
         let start = format!("{base}.");
         let mut indices = BTreeSet::new();
-        let under = self.params.range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded));
+        let under = self
+            .params
+            .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded));
         for (key, _) in under {
-            let Some(rest) = key.strip_prefix(&start) else { break };
+            let Some(rest) = key.strip_prefix(&start) else {
+                break;
+            };
             let segment = rest.split('.').next().unwrap_or_default();
-            let is_plain_number = !segment.is_empty() && !segment.starts_with('0') && segment.bytes().all(|b| b.is_ascii_digit());
+            let is_plain_number = !segment.is_empty()
+                && !segment.starts_with('0')
+                && segment.bytes().all(|b| b.is_ascii_digit());
             if let Some(index) = segment.parse::<u64>().ok().filter(|_| is_plain_number) {
                 indices.insert(index);
             }
@@ -240,8 +285,12 @@ fn scalar(kind: ShapeType, text: &str) -> Option<Value> {
             let float = canonical::special_float(text).or_else(|| parse_finite(text))?;
             Some(canonical::float_value(float))
         }
-        ShapeType::Timestamp => canonical::parse_timestamp_text(text).and_then(canonical::seconds_value),
-        ShapeType::Blob => canonical::decode_base64(text).map(|_| Value::String(text.trim().to_owned())),
+        ShapeType::Timestamp => {
+            canonical::parse_timestamp_text(text).and_then(canonical::seconds_value)
+        }
+        ShapeType::Blob => {
+            canonical::decode_base64(text).map(|_| Value::String(text.trim().to_owned()))
+        }
         ShapeType::Structure | ShapeType::List | ShapeType::Map | ShapeType::Other => None,
     }
 }
@@ -253,7 +302,11 @@ fn parse_finite(text: &str) -> Option<f64> {
 }
 
 fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") }
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
 }
 
 fn replace_last_segment(key: &str, name: &str) -> String {

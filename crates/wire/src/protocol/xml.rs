@@ -43,7 +43,10 @@ pub(super) fn encode_output(
     if let Some(output_ref) = &operation.output
         && let Some(shape) = model.shape(&output_ref.shape)
     {
-        let wrapper = output_ref.result_wrapper.clone().unwrap_or_else(|| format!("{}Result", operation.name));
+        let wrapper = output_ref
+            .result_wrapper
+            .clone()
+            .unwrap_or_else(|| format!("{}Result", operation.name));
         let encoder = Encoder { model };
         writer.write_event(Event::Start(BytesStart::new(wrapper.as_str())))?;
         encoder.members(&mut writer, shape, output, &output_ref.shape)?;
@@ -57,7 +60,11 @@ pub(super) fn encode_output(
 }
 
 /// Writes `<ErrorResponse>` for an error.
-pub(super) fn encode_error(namespace: Option<&str>, error: &ResolvedError<'_>, request_id: &str) -> Vec<u8> {
+pub(super) fn encode_error(
+    namespace: Option<&str>,
+    error: &ResolvedError<'_>,
+    request_id: &str,
+) -> Vec<u8> {
     let write = || -> io::Result<Vec<u8>> {
         let mut writer = Writer::new(Vec::new());
         let mut start = BytesStart::new("ErrorResponse");
@@ -66,7 +73,15 @@ pub(super) fn encode_error(namespace: Option<&str>, error: &ResolvedError<'_>, r
         }
         writer.write_event(Event::Start(start))?;
         writer.write_event(Event::Start(BytesStart::new("Error")))?;
-        text_element(&mut writer, "Type", if error.sender_fault { "Sender" } else { "Receiver" })?;
+        text_element(
+            &mut writer,
+            "Type",
+            if error.sender_fault {
+                "Sender"
+            } else {
+                "Receiver"
+            },
+        )?;
         text_element(&mut writer, "Code", error.query_code)?;
         if !error.message.is_empty() {
             text_element(&mut writer, "Message", error.message)?;
@@ -86,10 +101,20 @@ struct Encoder<'a> {
 
 impl Encoder<'_> {
     /// Writes the members of a structure value.
-    fn members(&self, writer: &mut Writer<Vec<u8>>, shape: &Shape, value: &Value, shape_name: &str) -> io::Result<()> {
-        let Value::Object(object) = value else { return Ok(()) };
+    fn members(
+        &self,
+        writer: &mut Writer<Vec<u8>>,
+        shape: &Shape,
+        value: &Value,
+        shape_name: &str,
+    ) -> io::Result<()> {
+        let Value::Object(object) = value else {
+            return Ok(());
+        };
         for (name, member) in shape.xml_members() {
-            let Some(member_value) = object.get(name).filter(|v| !v.is_null()) else { continue };
+            let Some(member_value) = object.get(name).filter(|v| !v.is_null()) else {
+                continue;
+            };
             let element = member.location_name.as_deref().unwrap_or(name);
             self.value(writer, member, element, member_value)?;
         }
@@ -102,7 +127,13 @@ impl Encoder<'_> {
     }
 
     /// Writes `value` as the element `element`.
-    fn value(&self, writer: &mut Writer<Vec<u8>>, shape_ref: &ShapeRef, element: &str, value: &Value) -> io::Result<()> {
+    fn value(
+        &self,
+        writer: &mut Writer<Vec<u8>>,
+        shape_ref: &ShapeRef,
+        element: &str,
+        value: &Value,
+    ) -> io::Result<()> {
         let Some(shape) = self.model.shape(&shape_ref.shape) else {
             return text_element(writer, element, &scalar_text(None, None, value));
         };
@@ -113,7 +144,9 @@ impl Encoder<'_> {
                 writer.write_event(Event::End(BytesEnd::new(element)))
             }
             (ShapeType::List, Value::Array(items)) => {
-                let Some(member) = &shape.member else { return Ok(()) };
+                let Some(member) = &shape.member else {
+                    return Ok(());
+                };
                 if shape.flattened || shape_ref.flattened {
                     let item_element = member.location_name.as_deref().unwrap_or(element);
                     for item in items.iter().filter(|item| !item.is_null()) {
@@ -132,7 +165,9 @@ impl Encoder<'_> {
                 writer.write_event(Event::End(BytesEnd::new(element)))
             }
             (ShapeType::Map, Value::Object(entries)) => {
-                let (Some(key_ref), Some(value_ref)) = (&shape.key, &shape.value) else { return Ok(()) };
+                let (Some(key_ref), Some(value_ref)) = (&shape.key, &shape.value) else {
+                    return Ok(());
+                };
                 let key_element = key_ref.location_name.as_deref().unwrap_or("key");
                 let value_element = value_ref.location_name.as_deref().unwrap_or("value");
                 let flattened = shape.flattened || shape_ref.flattened;
@@ -152,7 +187,10 @@ impl Encoder<'_> {
                 Ok(())
             }
             (kind, _) => {
-                let format = shape_ref.timestamp_format.as_deref().or(shape.timestamp_format.as_deref());
+                let format = shape_ref
+                    .timestamp_format
+                    .as_deref()
+                    .or(shape.timestamp_format.as_deref());
                 text_element(writer, element, &scalar_text(Some(kind), format, value))
             }
         }
@@ -163,15 +201,19 @@ impl Encoder<'_> {
 fn scalar_text(kind: Option<ShapeType>, timestamp_format: Option<&str>, value: &Value) -> String {
     match (kind, value) {
         (Some(ShapeType::Timestamp), _) => {
-            let Some(seconds) = canonical::value_seconds(value) else { return String::new() };
+            let Some(seconds) = canonical::value_seconds(value) else {
+                return String::new();
+            };
             match timestamp_format {
-                Some("unixTimestamp") => canonical::seconds_value(seconds).map(|v| v.to_string()).unwrap_or_default(),
+                Some("unixTimestamp") => canonical::seconds_value(seconds)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
                 _ => canonical::format_iso8601(seconds).unwrap_or_default(),
             }
         }
-        (Some(ShapeType::Float | ShapeType::Double), _) => {
-            canonical::value_f64(value).map(canonical::format_double).unwrap_or_default()
-        }
+        (Some(ShapeType::Float | ShapeType::Double), _) => canonical::value_f64(value)
+            .map(canonical::format_double)
+            .unwrap_or_default(),
         (_, Value::String(text)) => text.clone(),
         (_, Value::Null) => String::new(),
         (_, other) => other.to_string(),
@@ -188,7 +230,9 @@ fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> io::Res
 /// Escapes text content: the XML specials, `\r` (which a parser would
 /// otherwise normalize away) and characters XML 1.0 forbids.
 fn escape(text: &str) -> Cow<'_, str> {
-    let needs_work = text.chars().any(|c| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || !is_xml_char(c));
+    let needs_work = text
+        .chars()
+        .any(|c| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || !is_xml_char(c));
     if !needs_work {
         return Cow::Borrowed(text);
     }
