@@ -1,0 +1,413 @@
+//! PutLogEvents, GetLogEvents, FilterLogEvents.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use argus_core::{ApiError, RequestContext};
+use argus_query::filter::FilterPattern;
+use argus_storage::logs::{
+    Direction, EventKey, NewEvent, PageLimits, ScanFilter, StoredEvent, StreamFilter, StreamInfo,
+};
+use serde::{Deserialize, Serialize};
+
+use super::streams::sequence_token;
+use super::tokens::{self, StreamPosition};
+use super::{LogsService, messages, resolve_group, scope, store_error};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// PutLogEvents: a batch may hold this many bytes, counting each event's
+/// UTF-8 message plus [`EVENT_OVERHEAD`].
+pub const MAX_BATCH_BYTES: usize = 1_048_576;
+pub const EVENT_OVERHEAD: usize = 26;
+/// GetLogEvents / FilterLogEvents answer with at most this many bytes.
+const MAX_RESPONSE_BYTES: usize = 1_048_576;
+const MAX_EVENTS_PER_PAGE: usize = 10_000;
+
+fn response_cost(event: &StoredEvent) -> usize {
+    event.message.len() + EVENT_OVERHEAD
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputLogEvent {
+    timestamp: i64,
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutLogEventsRequest {
+    log_group_name: String,
+    log_stream_name: String,
+    log_events: Vec<InputLogEvent>,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedLogEventsInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    too_new_log_event_start_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    too_old_log_event_end_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expired_log_event_end_index: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutLogEventsResponse {
+    next_sequence_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected_log_events_info: Option<RejectedLogEventsInfo>,
+}
+
+/// Which events of a chronological batch are accepted: `accepted` is the
+/// index range to store, `rejected` what to report.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Admission {
+    pub accepted: std::ops::Range<usize>,
+    pub rejected: RejectedLogEventsInfo,
+}
+
+/// AWS's rules for a batch already known to be chronological: events more
+/// than 14 days old or older than the group's retention are rejected from
+/// the front, events more than 2 hours ahead from the back. The end
+/// indexes are exclusive, the start index inclusive.
+pub fn admit(timestamps: &[i64], now: i64, retention_days: Option<i32>) -> Admission {
+    let too_old_before = now - 14 * DAY_MS;
+    let too_new_after = now + 2 * HOUR_MS;
+    let too_old = timestamps.partition_point(|&ts| ts < too_old_before);
+    let expired = match retention_days {
+        Some(days) => timestamps.partition_point(|&ts| ts < now - i64::from(days) * DAY_MS),
+        None => 0,
+    };
+    let too_new = timestamps.partition_point(|&ts| ts <= too_new_after);
+    let start = too_old.max(expired).min(too_new);
+    Admission {
+        accepted: start..too_new,
+        rejected: RejectedLogEventsInfo {
+            too_new_log_event_start_index: (too_new < timestamps.len()).then_some(too_new),
+            too_old_log_event_end_index: (too_old > 0).then_some(too_old),
+            expired_log_event_end_index: (expired > 0).then_some(expired),
+        },
+    }
+}
+
+pub async fn put(service: &LogsService, ctx: &RequestContext, request: PutLogEventsRequest) -> Result<PutLogEventsResponse, ApiError> {
+    let group = service
+        .store
+        .group(&scope(ctx), &request.log_group_name)
+        .ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
+    let stream = service
+        .store
+        .stream(group.id, &request.log_stream_name)
+        .ok_or_else(|| ApiError::not_found(messages::STREAM_NOT_FOUND))?;
+
+    let batch_bytes: usize = request.log_events.iter().map(|event| event.message.len() + EVENT_OVERHEAD).sum();
+    if batch_bytes > MAX_BATCH_BYTES {
+        return Err(ApiError::invalid_parameter(format!(
+            "Upload too large: {batch_bytes} bytes exceeds limit of {MAX_BATCH_BYTES}"
+        )));
+    }
+    let timestamps: Vec<i64> = request.log_events.iter().map(|event| event.timestamp).collect();
+    if timestamps.windows(2).any(|pair| pair[1] < pair[0]) {
+        return Err(ApiError::invalid_parameter(
+            "Log events in a single PutLogEvents request must be in chronological order.",
+        ));
+    }
+    if let (Some(first), Some(last)) = (timestamps.first(), timestamps.last()) {
+        if last - first > DAY_MS {
+            return Err(ApiError::invalid_parameter(
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+            ));
+        }
+    }
+
+    let now = service.now();
+    let admission = admit(&timestamps, now, group.retention_days);
+    let accepted: Vec<NewEvent> = request
+        .log_events
+        .into_iter()
+        .skip(admission.accepted.start)
+        .take(admission.accepted.len())
+        .map(|event| NewEvent { timestamp: event.timestamp, message: event.message })
+        .collect();
+    if !accepted.is_empty() {
+        service.store.append(group.id, stream.id, accepted, now).await.map_err(store_error)?;
+    }
+    let rejected = (admission.rejected != RejectedLogEventsInfo::default()).then_some(admission.rejected);
+    if let Some(rejected) = &rejected {
+        tracing::debug!(group = %group.name, stream = %stream.name, ?rejected, "rejected log events");
+    }
+    Ok(PutLogEventsResponse { next_sequence_token: sequence_token(stream.id, now), rejected_log_events_info: rejected })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetLogEventsRequest {
+    log_group_name: Option<String>,
+    log_group_identifier: Option<String>,
+    log_stream_name: String,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    next_token: Option<String>,
+    limit: Option<usize>,
+    start_from_head: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputLogEvent {
+    timestamp: i64,
+    message: String,
+    ingestion_time: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetLogEventsResponse {
+    events: Vec<OutputLogEvent>,
+    next_forward_token: String,
+    next_backward_token: String,
+}
+
+/// The key just before `key` in event order.
+fn predecessor(key: EventKey) -> EventKey {
+    match key.event_id.checked_sub(1) {
+        Some(event_id) => EventKey { timestamp: key.timestamp, event_id },
+        None => EventKey { timestamp: key.timestamp.saturating_sub(1), event_id: u64::MAX },
+    }
+}
+
+/// The key just after `key` in event order.
+fn successor(key: EventKey) -> EventKey {
+    match key.event_id.checked_add(1) {
+        Some(event_id) => EventKey { timestamp: key.timestamp, event_id },
+        None => EventKey { timestamp: key.timestamp.saturating_add(1), event_id: 0 },
+    }
+}
+
+pub async fn get(service: &LogsService, ctx: &RequestContext, request: GetLogEventsRequest) -> Result<GetLogEventsResponse, ApiError> {
+    let group = resolve_group(&service.store, ctx, request.log_group_name.as_deref(), request.log_group_identifier.as_deref())?;
+    let stream = service
+        .store
+        .stream(group.id, &request.log_stream_name)
+        .ok_or_else(|| ApiError::not_found(messages::STREAM_NOT_FOUND))?;
+    let position = match &request.next_token {
+        Some(token) => Some(tokens::decode_stream_position(token, stream.id)?),
+        None => None,
+    };
+    let start_ts = request.start_time.unwrap_or(i64::MIN);
+    // GetLogEvents' endTime is exclusive.
+    let end_ts = request.end_time.map_or(i64::MAX, |end| end.saturating_sub(1));
+    let (direction, after) = match position {
+        Some(StreamPosition::Forward(key)) => (Direction::Forward, Some(key)),
+        Some(StreamPosition::Backward(key)) => (Direction::Backward, Some(key)),
+        None if request.start_from_head.unwrap_or(false) => (Direction::Forward, None),
+        None => (Direction::Backward, None),
+    };
+    let filter = ScanFilter { streams: StreamFilter::One(stream.id), start_ts, end_ts, predicate: None };
+    let limits = PageLimits { max_events: request.limit.unwrap_or(MAX_EVENTS_PER_PAGE), max_bytes: MAX_RESPONSE_BYTES };
+    let mut page = service
+        .store
+        .read(group.id, filter, direction, after, limits, response_cost)
+        .await
+        .map_err(store_error)?;
+    if direction == Direction::Backward {
+        page.events.reverse();
+    }
+
+    let (forward, backward) = match (page.events.first(), page.events.last()) {
+        (Some(first), Some(last)) => (StreamPosition::Forward(last.key), StreamPosition::Backward(first.key)),
+        // Nothing more this way: the token the client sent comes back, and
+        // the opposite token starts from the same place.
+        _ => match position {
+            Some(StreamPosition::Forward(key)) => (StreamPosition::Forward(key), StreamPosition::Backward(successor(key))),
+            Some(StreamPosition::Backward(key)) => (StreamPosition::Forward(predecessor(key)), StreamPosition::Backward(key)),
+            None => {
+                let start = EventKey { timestamp: start_ts, event_id: 0 };
+                (StreamPosition::Forward(predecessor(start)), StreamPosition::Backward(start))
+            }
+        },
+    };
+    Ok(GetLogEventsResponse {
+        events: page
+            .events
+            .into_iter()
+            .map(|event| OutputLogEvent { timestamp: event.key.timestamp, message: event.message, ingestion_time: event.ingestion_ms })
+            .collect(),
+        next_forward_token: tokens::encode_stream_position(forward, stream.id),
+        next_backward_token: tokens::encode_stream_position(backward, stream.id),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterLogEventsRequest {
+    log_group_name: Option<String>,
+    log_group_identifier: Option<String>,
+    log_stream_names: Option<Vec<String>>,
+    log_stream_name_prefix: Option<String>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    filter_pattern: Option<String>,
+    next_token: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilteredLogEvent {
+    log_stream_name: String,
+    timestamp: i64,
+    message: String,
+    ingestion_time: i64,
+    event_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchedLogStream {
+    log_stream_name: String,
+    searched_completely: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterLogEventsResponse {
+    events: Vec<FilteredLogEvent>,
+    searched_log_streams: Vec<SearchedLogStream>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// Where a FilterLogEvents page ended (the key of its last event), bound
+/// to the group it came from.
+#[derive(Debug, Serialize, Deserialize)]
+struct FilterPosition {
+    group: u64,
+    ts: i64,
+    id: u64,
+}
+
+/// The `eventId` FilterLogEvents reports: 56 digits, unique per event.
+fn event_id_string(key: EventKey, stream_id: u64) -> String {
+    let shifted = (i128::from(key.timestamp) + (1i128 << 63)) as u64;
+    format!("{shifted:020}{:020}{:016}", key.event_id, stream_id % 10_000_000_000_000_000)
+}
+
+pub async fn filter(service: &LogsService, ctx: &RequestContext, request: FilterLogEventsRequest) -> Result<FilterLogEventsResponse, ApiError> {
+    if request.log_stream_names.is_some() && request.log_stream_name_prefix.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
+        ));
+    }
+    let group = resolve_group(&service.store, ctx, request.log_group_name.as_deref(), request.log_group_identifier.as_deref())?;
+    let pattern = FilterPattern::parse(request.filter_pattern.as_deref().unwrap_or(""))
+        .map_err(|error| ApiError::invalid_parameter(error.to_string()))?;
+    let after = match &request.next_token {
+        Some(token) => {
+            let position: FilterPosition = tokens::decode(token)?;
+            if position.group != group.id {
+                return Err(tokens::invalid());
+            }
+            Some(EventKey { timestamp: position.ts, event_id: position.id })
+        }
+        None => None,
+    };
+
+    let all_streams = service.store.list_streams(group.id).map_err(store_error)?;
+    let selected: Vec<StreamInfo> = match (&request.log_stream_names, &request.log_stream_name_prefix) {
+        (Some(names), _) => {
+            let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
+            all_streams.into_iter().filter(|stream| wanted.contains(stream.name.as_str())).collect()
+        }
+        (None, Some(prefix)) => all_streams.into_iter().filter(|stream| stream.name.starts_with(prefix.as_str())).collect(),
+        (None, None) => all_streams,
+    };
+    if selected.is_empty() {
+        return Ok(FilterLogEventsResponse { events: Vec::new(), searched_log_streams: Vec::new(), next_token: None });
+    }
+    let names: HashMap<u64, String> = selected.iter().map(|stream| (stream.id, stream.name.clone())).collect();
+    let predicate: Option<argus_storage::logs::MessagePredicate> = if pattern.is_match_all() {
+        None
+    } else {
+        let pattern = Arc::new(pattern);
+        Some(Arc::new(move |message: &str| pattern.matches(message)))
+    };
+    let filter = ScanFilter {
+        streams: StreamFilter::Set(Arc::new(names.keys().copied().collect())),
+        start_ts: request.start_time.unwrap_or(i64::MIN),
+        end_ts: request.end_time.unwrap_or(i64::MAX),
+        predicate,
+    };
+    let limits = PageLimits { max_events: request.limit.unwrap_or(MAX_EVENTS_PER_PAGE), max_bytes: MAX_RESPONSE_BYTES };
+    let page = service
+        .store
+        .read(group.id, filter, Direction::Forward, after, limits, response_cost)
+        .await
+        .map_err(store_error)?;
+    let next_token = match page.events.last() {
+        Some(last) if page.more => {
+            Some(tokens::encode(&FilterPosition { group: group.id, ts: last.key.timestamp, id: last.key.event_id }))
+        }
+        _ => None,
+    };
+    let mut searched: Vec<SearchedLogStream> = names
+        .values()
+        .map(|name| SearchedLogStream { log_stream_name: name.clone(), searched_completely: !page.more })
+        .collect();
+    searched.sort_by(|a, b| a.log_stream_name.cmp(&b.log_stream_name));
+    let events = page
+        .events
+        .into_iter()
+        .map(|event| FilteredLogEvent {
+            log_stream_name: names.get(&event.stream_id).cloned().unwrap_or_default(),
+            timestamp: event.key.timestamp,
+            event_id: event_id_string(event.key, event.stream_id),
+            message: event.message,
+            ingestion_time: event.ingestion_ms,
+        })
+        .collect();
+    Ok(FilterLogEventsResponse { events, searched_log_streams: searched, next_token })
+}
+
+#[cfg(test)]
+mod admission_tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    #[test]
+    fn accepts_everything_in_the_window() {
+        let admission = admit(&[NOW - DAY_MS, NOW, NOW + HOUR_MS], NOW, None);
+        assert_eq!(admission.accepted, 0..3);
+        assert_eq!(admission.rejected, RejectedLogEventsInfo::default());
+    }
+
+    #[test]
+    fn too_old_and_too_new_are_cut_from_the_ends_with_aws_index_rules() {
+        let batch = [NOW - 15 * DAY_MS, NOW - 15 * DAY_MS + 1, NOW, NOW + 3 * HOUR_MS];
+        let admission = admit(&batch, NOW, None);
+        assert_eq!(admission.accepted, 2..3);
+        assert_eq!(admission.rejected.too_old_log_event_end_index, Some(2), "end index is exclusive");
+        assert_eq!(admission.rejected.too_new_log_event_start_index, Some(3), "start index is inclusive");
+        assert_eq!(admission.rejected.expired_log_event_end_index, None);
+    }
+
+    #[test]
+    fn retention_shorter_than_fourteen_days_expires_events() {
+        let batch = [NOW - 5 * DAY_MS, NOW - 2 * DAY_MS, NOW];
+        let admission = admit(&batch, NOW, Some(3));
+        assert_eq!(admission.accepted, 1..3);
+        assert_eq!(admission.rejected.expired_log_event_end_index, Some(1));
+        assert_eq!(admission.rejected.too_old_log_event_end_index, None);
+    }
+
+    #[test]
+    fn everything_rejected_leaves_an_empty_range() {
+        let admission = admit(&[NOW - 20 * DAY_MS, NOW + 5 * HOUR_MS], NOW, None);
+        assert!(admission.accepted.is_empty());
+    }
+}

@@ -1,0 +1,155 @@
+//! The catalog: durable metadata (log groups, streams, tags, segment files,
+//! flush checkpoints). Argus ships an embedded SQLite implementation; the
+//! [`Catalog`] trait is the seam a shared PostgreSQL catalog will implement
+//! when several nodes serve one data set (see the brief's scale-out plan).
+//!
+//! Every method commits before it returns: an acknowledged CreateLogGroup
+//! survives a crash.
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+pub use sqlite::SqliteCatalog;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("catalog is unusable: {0}")]
+    Corrupt(String),
+    #[error("catalog entry already exists")]
+    AlreadyExists,
+}
+
+pub type Tags = BTreeMap<String, String>;
+
+/// A log group as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub id: u64,
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    pub created_ms: i64,
+    pub retention_days: Option<i32>,
+    pub class: String,
+    pub kms_key_id: Option<String>,
+    pub deletion_protection: bool,
+    pub tags: Tags,
+    /// Every WAL record of this group with an LSN at or below this is in
+    /// segment files.
+    pub flushed_lsn: u64,
+}
+
+/// A log stream as stored; the event statistics are those of flushed
+/// events (the log store adds what is still in memory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRecord {
+    pub id: u64,
+    pub group_id: u64,
+    pub name: String,
+    pub created_ms: i64,
+    pub stats: StreamStats,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    pub first_event_ms: Option<i64>,
+    pub last_event_ms: Option<i64>,
+    pub last_ingestion_ms: Option<i64>,
+}
+
+impl StreamStats {
+    pub fn merge(&mut self, other: &StreamStats) {
+        self.first_event_ms = min_opt(self.first_event_ms, other.first_event_ms);
+        self.last_event_ms = max_opt(self.last_event_ms, other.last_event_ms);
+        self.last_ingestion_ms = max_opt(self.last_ingestion_ms, other.last_ingestion_ms);
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// One immutable segment file of a log group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRecord {
+    pub id: u64,
+    pub group_id: u64,
+    /// Object-store path of the file.
+    pub path: String,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub rows: u64,
+    pub file_bytes: u64,
+    /// Per-stream share of the file: rows and bytes (the file size split in
+    /// proportion to each stream's message bytes).
+    pub streams: Vec<SegmentStream>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentStream {
+    pub stream_id: u64,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// What a flush commits atomically: new segment files, the group's new
+/// flushed LSN, and the streams' statistics as of the flushed data.
+#[derive(Debug, Clone)]
+pub struct FlushCommit {
+    pub group_id: u64,
+    pub flushed_lsn: u64,
+    pub segments: Vec<SegmentRecord>,
+    pub stream_stats: Vec<(u64, StreamStats)>,
+}
+
+pub struct NewGroup<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub name: &'a str,
+    pub created_ms: i64,
+    pub retention_days: Option<i32>,
+    pub class: &'a str,
+    pub kms_key_id: Option<&'a str>,
+    pub deletion_protection: bool,
+    pub tags: &'a Tags,
+}
+
+/// Durable metadata operations. Implementations must be safe to call from
+/// several threads; each call is its own transaction.
+pub trait Catalog: Send + Sync {
+    fn load_groups(&self) -> Result<Vec<GroupRecord>, CatalogError>;
+    fn load_streams(&self) -> Result<Vec<StreamRecord>, CatalogError>;
+    fn load_segments(&self) -> Result<Vec<SegmentRecord>, CatalogError>;
+
+    /// Inserts a group; `AlreadyExists` if (account, region, name) is taken.
+    fn insert_group(&self, group: &NewGroup<'_>) -> Result<u64, CatalogError>;
+    /// Deletes a group with its streams, tags and segment rows; returns the
+    /// paths of its segment files, which the caller then deletes.
+    fn delete_group(&self, group_id: u64) -> Result<Vec<String>, CatalogError>;
+    fn set_retention(&self, group_id: u64, days: Option<i32>) -> Result<(), CatalogError>;
+    fn set_tags(&self, group_id: u64, tags: &Tags) -> Result<(), CatalogError>;
+
+    fn insert_stream(&self, group_id: u64, name: &str, created_ms: i64) -> Result<u64, CatalogError>;
+    fn delete_stream(&self, stream_id: u64) -> Result<(), CatalogError>;
+
+    fn commit_flush(&self, commit: &FlushCommit) -> Result<(), CatalogError>;
+    /// Removes segment rows (after retention or compaction replaced them).
+    fn remove_segments(&self, segment_ids: &[u64]) -> Result<(), CatalogError>;
+    /// A fresh, never reused segment id.
+    fn next_segment_id(&self) -> Result<u64, CatalogError>;
+}

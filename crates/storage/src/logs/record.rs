@@ -1,0 +1,133 @@
+//! The WAL payload of one accepted PutLogEvents batch (one group, one
+//! stream, events in chronological order):
+//!
+//! ```text
+//! u8  kind = 1
+//! u64 group_id | u64 stream_id | i64 ingestion_ms | u32 event_count
+//! event_count × (i64 timestamp_ms | u32 message_len | message bytes)
+//! ```
+//! little-endian. Decoding never panics and never trusts a length further
+//! than the bytes that are really there.
+
+use super::NewEvent;
+
+const KIND_LOG_BATCH: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogBatch {
+    pub group_id: u64,
+    pub stream_id: u64,
+    pub ingestion_ms: i64,
+    pub events: Vec<NewEvent>,
+}
+
+pub fn encode(group_id: u64, stream_id: u64, ingestion_ms: i64, events: &[NewEvent]) -> Vec<u8> {
+    let payload: usize = events.iter().map(|event| 12 + event.message.len()).sum();
+    let mut out = Vec::with_capacity(29 + payload);
+    out.push(KIND_LOG_BATCH);
+    out.extend_from_slice(&group_id.to_le_bytes());
+    out.extend_from_slice(&stream_id.to_le_bytes());
+    out.extend_from_slice(&ingestion_ms.to_le_bytes());
+    out.extend_from_slice(&(events.len() as u32).to_le_bytes());
+    for event in events {
+        out.extend_from_slice(&event.timestamp.to_le_bytes());
+        out.extend_from_slice(&(event.message.len() as u32).to_le_bytes());
+        out.extend_from_slice(event.message.as_bytes());
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("unknown record kind {0}")]
+    UnknownKind(u8),
+    #[error("record is truncated")]
+    Truncated,
+    #[error("message is not valid UTF-8")]
+    NotUtf8,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.bytes.len() < n {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+}
+
+pub fn decode(bytes: &[u8]) -> Result<LogBatch, DecodeError> {
+    let mut reader = Reader { bytes };
+    let kind = reader.u8()?;
+    if kind != KIND_LOG_BATCH {
+        return Err(DecodeError::UnknownKind(kind));
+    }
+    let group_id = reader.u64()?;
+    let stream_id = reader.u64()?;
+    let ingestion_ms = reader.i64()?;
+    let count = reader.u32()? as usize;
+    // Each event needs at least 12 bytes; never reserve more than the record can hold.
+    let mut events = Vec::with_capacity(count.min(reader.bytes.len() / 12));
+    for _ in 0..count {
+        let timestamp = reader.i64()?;
+        let len = reader.u32()? as usize;
+        let message = std::str::from_utf8(reader.take(len)?).map_err(|_| DecodeError::NotUtf8)?;
+        events.push(NewEvent { timestamp, message: message.to_string() });
+    }
+    Ok(LogBatch { group_id, stream_id, ingestion_ms, events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_every_truncation() {
+        let events = vec![
+            NewEvent { timestamp: 1, message: "hello".into() },
+            NewEvent { timestamp: 2, message: "wörld ✓".into() },
+        ];
+        let bytes = encode(7, 9, 1234, &events);
+        let batch = decode(&bytes).expect("decodes");
+        assert_eq!(batch, LogBatch { group_id: 7, stream_id: 9, ingestion_ms: 1234, events });
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn huge_counts_do_not_allocate() {
+        let mut bytes = encode(1, 1, 1, &[]);
+        let count_at = bytes.len() - 4;
+        bytes[count_at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decode(&bytes), Err(DecodeError::Truncated));
+    }
+}
