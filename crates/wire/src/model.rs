@@ -461,16 +461,6 @@ impl ServiceModel {
             Service::CloudWatch | Service::CloudTrail | Service::Events => ErrorCode::Validation,
         }
     }
-
-    /// The error code for a body that cannot be decoded at all.
-    pub fn serialization_error_code(&self, protocol: Protocol) -> ErrorCode {
-        match protocol {
-            Protocol::AwsQuery => ErrorCode::MalformedQueryString,
-            Protocol::AwsJson10 | Protocol::AwsJson11 | Protocol::RpcV2Cbor => {
-                ErrorCode::Serialization
-            }
-        }
-    }
 }
 
 impl Shape {

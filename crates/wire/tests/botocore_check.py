@@ -12,6 +12,11 @@ botocore uses for that protocol:
   HTTP status (for CloudWatch, the values AWS returned in the recorded
   conformance snapshots).
 
+Cases in the protocol a boto3 client actually uses for the service are also
+run through a whole boto3 client (answer injected at `before-send`): outputs
+must come back as the client's result, errors as the modeled exception class
+where the model declares one.
+
 Exit status 0 when all pass. Run: python3 crates/wire/tests/botocore_check.py
 """
 
@@ -123,6 +128,63 @@ def check(name, case, encoded):
     return None
 
 
+class _Raw:
+    """The slice of a urllib3 response botocore reads a body from."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def stream(self, *args, **kwargs):
+        yield self._data
+
+
+NOT_APPLICABLE = "n/a"
+
+
+def client_check(case, encoded):
+    """Runs the case through a real boto3 client: a problem, None, or NOT_APPLICABLE."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    service, operation = case["service"], case["operation"]
+    if service is None or operation is None:
+        return NOT_APPLICABLE
+    session = boto3.session.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-east-1")
+    config = Config(parameter_validation=False, retries={"max_attempts": 1, "mode": "standard"})
+    client = session.client(service, endpoint_url="http://localhost:4566", config=config)
+    if client.meta.service_model.resolved_protocol != case["protocol"]:
+        return NOT_APPLICABLE
+    # boto3 always asks a query-compatible service for query mode; an answer
+    # to a client that did not ask is not something boto3 ever sees.
+    if case["kind"] == "error" and client.meta.service_model.is_query_compatible and not case["query_mode"]:
+        return NOT_APPLICABLE
+    body = base64.b64decode(encoded["body_base64"])
+
+    def answer(request, **kwargs):
+        return AWSResponse(request.url, encoded["status"], encoded["headers"], _Raw(body))
+
+    client.meta.events.register("before-send", answer)
+    from botocore import xform_name
+    call = getattr(client, xform_name(operation))
+    if case["kind"] == "output":
+        return same(case["output"], normalize(call()))
+    try:
+        call()
+    except ClientError as error:
+        expected = case["expected"]
+        if error.response["Error"].get("Code") != expected["Code"]:
+            return f"client Error.Code {error.response['Error'].get('Code')!r} != {expected['Code']!r}"
+        if error.response["ResponseMetadata"]["HTTPStatusCode"] != expected["status"]:
+            return "client status mismatch"
+        shape = model(service).shape_for(case["code"]) if case["code"] in model(service).shape_names else None
+        if shape is not None and shape.metadata.get("exception") and type(error).__name__ != case["code"]:
+            return f"client raised {type(error).__name__}, expected the modeled {case['code']}"
+        return None
+    return "client call succeeded on an error response"
+
+
 def main():
     failures = 0
     cases = sorted(n for n in os.listdir(RESPONSES) if n.endswith(".json") and not n.endswith(".encoded.json"))
@@ -136,17 +198,27 @@ def main():
             continue
         with open(encoded_path) as f:
             encoded = json.load(f)
+        via_client = False
         try:
             problem = check(name, case, encoded)
+            if not problem:
+                problem = client_check(case, encoded)
+                via_client = problem != NOT_APPLICABLE
+                problem = None if problem == NOT_APPLICABLE else problem
         except Exception as exc:  # a parser crash is a failure too
             problem = f"{type(exc).__name__}: {exc}"
         if problem:
             failures += 1
             print(f"FAIL {name}: {problem}")
         else:
-            print(f"ok   {name}")
+            print(f"ok   {name}{' (parser + boto3 client)' if via_client else ' (parser)'}")
     print(f"{len(cases) - failures}/{len(cases)} responses parsed by botocore as expected")
     return 1 if failures else 0
+
+
+def test_responses_parse_with_botocore():
+    """pytest entry point."""
+    assert main() == 0
 
 
 if __name__ == "__main__":

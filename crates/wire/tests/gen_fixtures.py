@@ -222,6 +222,86 @@ REQUEST_CASES = [
 ]
 
 
+# Requests captured from real boto3 clients (the whole pipeline: protocol
+# choice, customizations, headers, request compression), with the canonical
+# input expected from the same parameters.
+CLIENT_CASES = [
+    ("logs", "PutLogEvents", {
+        "logGroupName": "/app/api", "logStreamName": "main",
+        "logEvents": [{"timestamp": 1704164645123, "message": "hello"}],
+    }),
+    ("logs", "DescribeLogGroups", {"limit": 50}),
+    ("cloudwatch", "PutMetricData", {
+        "Namespace": "App", "MetricData": [{"MetricName": "m", "Value": 1.0, "Timestamp": ts(2024, 1, 2, 3, 4, 5)}],
+    }),
+    ("cloudwatch", "DescribeAlarms", {"StateValue": "ALARM"}),
+    ("sns", "Publish", {"TopicArn": "arn:aws:sns:us-east-1:123456789012:ops", "Message": "hi"}),
+    ("sns", "ListTopics", {}),
+    ("events", "PutEvents", {"Entries": [{"Source": "app", "DetailType": "t", "Detail": "{}"}]}),
+    # Over botocore's 10 KiB threshold: sent gzip-compressed.
+    ("cloudwatch", "PutMetricData", {
+        "Namespace": "App",
+        "MetricData": [{"MetricName": f"metric-{i}", "Value": float(i)} for i in range(400)],
+    }),
+]
+
+PROTOCOL_HEADERS = {"content-type", "x-amz-target", "x-amzn-query-mode", "smithy-protocol", "content-encoding"}
+
+
+def capture_client_request(service, operation, params):
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    captured = {}
+
+    def before_send(request, **kwargs):
+        captured["request"] = request
+        return AWSResponse(request.url, 500, {}, None)
+
+    session = boto3.session.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-east-1")
+    client = session.client(
+        service, endpoint_url="http://localhost:4566",
+        config=__import__("botocore.config").config.Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+    client.meta.events.register("before-send", before_send)
+    method = getattr(client, __import__("botocore").xform_name(operation))
+    try:
+        method(**params)
+    except Exception:
+        pass  # the fake 500 answer; only the request matters
+    request = captured["request"]
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    from urllib.parse import urlsplit
+    url = urlsplit(request.url)
+    headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items() if k.lower() in PROTOCOL_HEADERS}
+    return request.method, url.path or "/", url.query, headers, bytes(body), client.meta.service_model.resolved_protocol
+
+
+def write_client_requests():
+    seen = {}
+    for service, operation, params in CLIENT_CASES:
+        base = f"client-{service}-{operation}"
+        seen[base] = seen.get(base, 0) + 1
+        name = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        method, path, query, headers, body, protocol = capture_client_request(service, operation, params)
+        op = model(service).operation_model(operation)
+        compressed = any(k.lower() == "content-encoding" and "gzip" in v for k, v in headers.items())
+        fixture = {
+            "service": service, "signing_name": SIGNING[service], "operation": operation, "protocol": protocol,
+            "method": method, "path": path, "query": query, "headers": headers,
+            "body_base64": base64.b64encode(body).decode(),
+            "expected": canonical(op.input_shape, params, protocol),
+            "compressed": compressed,
+        }
+        if not compressed and protocol != "smithy-rpc-v2-cbor":
+            fixture["body_text"] = body.decode()
+        with open(os.path.join(REQUESTS, f"{name}.json"), "w") as f:
+            json.dump(fixture, f, indent=1, ensure_ascii=False, sort_keys=True)
+            f.write("\n")
+
+
 def protocol_tag(protocol):
     return {"json": "json", "smithy-rpc-v2-cbor": "cbor", "query": "query"}[protocol]
 
@@ -415,5 +495,6 @@ def write_responses():
 
 if __name__ == "__main__":
     write_requests()
+    write_client_requests()
     write_responses()
     print(f"wrote {len(os.listdir(REQUESTS))} request fixtures, {len(OUTPUT_CASES) + len(ERROR_CASES)} response cases")

@@ -12,13 +12,14 @@
 //! timestamps, text for blobs, indefinite-length items, unknown tags
 //! (ignored), null members (absent).
 
-use argus_core::{ApiError, ErrorCode};
 use ciborium::Value as Cbor;
 use serde_json::{Map, Value};
 
 use crate::canonical;
 use crate::model::{ServiceModel, ShapeRef, ShapeType};
 use crate::validate::{self, Violation};
+
+use super::MalformedBody;
 
 /// Deepest nesting accepted in a request; the models nest far less.
 const MAX_DEPTH: usize = 64;
@@ -32,13 +33,13 @@ pub(super) fn decode_input(
     input: Option<&ShapeRef>,
     body: &[u8],
     violations: &mut Vec<Violation>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, MalformedBody> {
     if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
     let wire = parse(body)?;
     if !matches!(untag(&wire), Cbor::Map(_)) {
-        return Err(serialization("the request body must be a CBOR map"));
+        return Err(MalformedBody::NotAnObject("CBOR map"));
     }
     let Some(input) = input else {
         return Ok(Value::Object(Map::new()));
@@ -48,20 +49,14 @@ pub(super) fn decode_input(
 }
 
 /// Parses exactly one CBOR item spanning the whole body.
-fn parse(body: &[u8]) -> Result<Cbor, ApiError> {
+fn parse(body: &[u8]) -> Result<Cbor, MalformedBody> {
     let mut reader = body;
     let value: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut reader, MAX_DEPTH)
-        .map_err(|error| serialization(&format!("the request body is not valid CBOR: {error}")))?;
+        .map_err(|error| MalformedBody::Cbor(error.to_string()))?;
     if !reader.is_empty() {
-        return Err(serialization(
-            "the request body has data after its CBOR item",
-        ));
+        return Err(MalformedBody::TrailingData);
     }
     Ok(value)
-}
-
-fn serialization(message: &str) -> ApiError {
-    ApiError::new(ErrorCode::Serialization, message)
 }
 
 /// Strips tags other than the ones a shape gives meaning to.

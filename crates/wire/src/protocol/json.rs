@@ -10,9 +10,9 @@
 //! A body that is not JSON (or not an object) is a `SerializationException`;
 //! an empty body is an empty input, as the protocol tests require.
 
-use argus_core::ApiError;
 use serde_json::{Map, Value};
 
+use super::MalformedBody;
 use crate::canonical;
 use crate::model::{ServiceModel, ShapeRef, ShapeType};
 use crate::validate::{self, Violation};
@@ -23,18 +23,13 @@ pub(super) fn decode_input(
     input: Option<&ShapeRef>,
     body: &[u8],
     violations: &mut Vec<Violation>,
-) -> Result<Value, ApiError> {
-    let serialization =
-        |message: String| ApiError::new(argus_core::ErrorCode::Serialization, message);
+) -> Result<Value, MalformedBody> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    let wire: Value = serde_json::from_slice(body)
-        .map_err(|error| serialization(format!("the request body is not valid JSON: {error}")))?;
+    let wire: Value = serde_json::from_slice(body).map_err(MalformedBody::Json)?;
     if !wire.is_object() {
-        return Err(serialization(
-            "the request body must be a JSON object".to_owned(),
-        ));
+        return Err(MalformedBody::NotAnObject("JSON object"));
     }
     let Some(input) = input else {
         return Ok(Value::Object(Map::new()));

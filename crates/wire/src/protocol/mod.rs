@@ -99,6 +99,38 @@ impl Route {
     }
 }
 
+/// A request body that cannot be read at all, before any model check: the
+/// protocol's serialization error (`SerializationException`, awsQuery's
+/// `MalformedQueryString`).
+#[derive(Debug, thiserror::Error)]
+pub enum MalformedBody {
+    #[error("the request body is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("the request body is not valid CBOR: {0}")]
+    Cbor(String),
+    #[error("the request body must be a {0}")]
+    NotAnObject(&'static str),
+    #[error("the request body has data after its CBOR item")]
+    TrailingData,
+    #[error("the request parameters are not valid UTF-8")]
+    FormNotUtf8,
+    #[error("compressed request bodies must be decompressed before decoding")]
+    StillCompressed,
+}
+
+impl MalformedBody {
+    /// The error a client of `protocol` gets for this body.
+    pub fn to_api_error(&self, protocol: Protocol) -> ApiError {
+        let code = match protocol {
+            Protocol::AwsQuery => ErrorCode::MalformedQueryString,
+            Protocol::AwsJson10 | Protocol::AwsJson11 | Protocol::RpcV2Cbor => {
+                ErrorCode::Serialization
+            }
+        };
+        ApiError::new(code, self.to_string())
+    }
+}
+
 /// The request header naming the awsJson operation.
 const TARGET_HEADER: &str = "x-amz-target";
 /// The request header rpc-v2-cbor clients send, and the response header.
@@ -247,7 +279,8 @@ fn route_query(
     body: &[u8],
     format: ResponseFormat,
 ) -> Result<Route, ApiError> {
-    let params = query::parse_params(parts, body)?;
+    let params = query::parse_params(parts, body)
+        .map_err(|malformed| malformed.to_api_error(Protocol::AwsQuery))?;
     let Some(action) = params.get("Action").filter(|action| !action.is_empty()) else {
         return Err(ApiError::new(
             ErrorCode::MissingAction,
@@ -322,27 +355,10 @@ pub fn decode_input(
     let Some(operation) = model.operation(&route.operation) else {
         return Err(unknown_operation(&route.operation));
     };
-    if is_still_compressed(parts, body) {
-        // botocore gzips large PutMetricData bodies (the model's
-        // `requestcompression`); the transport must inflate them, capped,
-        // before they get here.
-        return Err(ApiError::new(
-            model.serialization_error_code(route.protocol),
-            "compressed request bodies must be decompressed before decoding",
-        ));
-    }
-    let input = operation.input.as_ref();
     let mut violations: Vec<Violation> = Vec::new();
-    let value = match route.protocol {
-        Protocol::AwsJson10 | Protocol::AwsJson11 => {
-            json::decode_input(model, input, body, &mut violations)?
-        }
-        Protocol::RpcV2Cbor => cbor::decode_input(model, input, body, &mut violations)?,
-        Protocol::AwsQuery => {
-            let params = query::parse_params(parts, body)?;
-            query::decode_input(model, input, &params, &mut violations)
-        }
-    };
+    let value = decode_body(route, operation, parts, body, &mut violations)
+        .map_err(|malformed| malformed.to_api_error(route.protocol))?;
+    let input = operation.input.as_ref();
     // Ill-typed members are reported alone: checking constraints on what was
     // left would only add confusing "must not be null" noise about them.
     if violations.is_empty()
@@ -354,6 +370,35 @@ pub fn decode_input(
         return Err(validate::to_error(model, &route.operation, &violations));
     }
     Ok(value)
+}
+
+/// Runs the protocol's decoder: the canonical input plus the ill-typed
+/// members found on the way.
+fn decode_body(
+    route: &Route,
+    operation: &Operation,
+    parts: &http::request::Parts,
+    body: &[u8],
+    violations: &mut Vec<Violation>,
+) -> Result<Value, MalformedBody> {
+    if is_still_compressed(parts, body) {
+        // botocore gzips large PutMetricData bodies (the model's
+        // `requestcompression`); the transport must inflate them, capped,
+        // before they get here.
+        return Err(MalformedBody::StillCompressed);
+    }
+    let model = route.service.model();
+    let input = operation.input.as_ref();
+    match route.protocol {
+        Protocol::AwsJson10 | Protocol::AwsJson11 => {
+            json::decode_input(model, input, body, violations)
+        }
+        Protocol::RpcV2Cbor => cbor::decode_input(model, input, body, violations),
+        Protocol::AwsQuery => {
+            let params = query::parse_params(parts, body)?;
+            Ok(query::decode_input(model, input, &params, violations))
+        }
+    }
 }
 
 /// Serializes a handler's canonical output for the route's protocol (status

@@ -16,13 +16,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use argus_core::{ApiError, ErrorCode};
 use percent_encoding::percent_decode;
 use serde_json::{Map, Value};
 
 use crate::canonical;
 use crate::model::{ServiceModel, ShapeRef, ShapeType};
 use crate::validate::{self, Violation};
+
+use super::MalformedBody;
 
 /// Deepest structure nesting followed; recursive shapes could otherwise be
 /// walked as deep as a client makes a key.
@@ -33,7 +34,10 @@ pub(super) type Params = BTreeMap<String, String>;
 
 /// Collects the parameters of the query string and, for form posts, the body
 /// (body values win).
-pub(super) fn parse_params(parts: &http::request::Parts, body: &[u8]) -> Result<Params, ApiError> {
+pub(super) fn parse_params(
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<Params, MalformedBody> {
     let mut params = Params::new();
     if let Some(query) = parts.uri.query() {
         parse_form(query.as_bytes(), &mut params)?;
@@ -55,7 +59,7 @@ pub(super) fn parse_params(parts: &http::request::Parts, body: &[u8]) -> Result<
 }
 
 /// Parses `application/x-www-form-urlencoded` bytes, rejecting invalid UTF-8.
-fn parse_form(input: &[u8], params: &mut Params) -> Result<(), ApiError> {
+fn parse_form(input: &[u8], params: &mut Params) -> Result<(), MalformedBody> {
     for pair in input.split(|byte| *byte == b'&') {
         if pair.is_empty() {
             continue;
@@ -72,18 +76,13 @@ fn parse_form(input: &[u8], params: &mut Params) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
+fn decode_component(raw: &[u8]) -> Result<String, MalformedBody> {
     let spaced: Vec<u8> = raw
         .iter()
         .map(|byte| if *byte == b'+' { b' ' } else { *byte })
         .collect();
     let decoded: Vec<u8> = percent_decode(&spaced).collect();
-    String::from_utf8(decoded).map_err(|_| {
-        ApiError::new(
-            ErrorCode::MalformedQueryString,
-            "the request parameters are not valid UTF-8",
-        )
-    })
+    String::from_utf8(decoded).map_err(|_| MalformedBody::FormNotUtf8)
 }
 
 /// Decodes the parameters into the canonical input.

@@ -149,6 +149,13 @@ fn botocore_requests_decode_to_the_expected_canonical_input() {
             "{name}"
         );
 
+        if fixture["compressed"] == true {
+            // boto3 gzips large PutMetricData bodies; inflating is the
+            // transport's job, and decoding says so if it did not happen.
+            let error = decode_input(&route, &request, &body).unwrap_err();
+            assert!(error.message.contains("decompressed"), "{name}: {error}");
+            continue;
+        }
         let decoded =
             decode_input(&route, &request, &body).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(decoded, fixture["expected"], "{name}");
