@@ -3,7 +3,10 @@
 //! Structures and maps are CBOR maps with text keys, lists arrays,
 //! timestamps tag 1 around epoch seconds (integer or float), blobs byte
 //! strings, non-finite doubles real IEEE NaN/∞ (canonical strings here).
-//! Decoding goes through `ciborium::Value`, which never allocates from a
+//! Floats are written in the shortest IEEE width that holds them exactly
+//! (ciborium's choice; every client reads half/single/double), `float`
+//! members never wider than single precision. Decoding goes through
+//! `ciborium::Value`, which never allocates from a
 //! declared length (items are read chunk by chunk, so a length prefix larger
 //! than the body fails as truncated input) and limits nesting depth; then the
 //! model drives the conversion to canonical values, checking types.
@@ -311,7 +314,14 @@ fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Op
             };
             Some(Cbor::Tag(EPOCH_TAG, Box::new(inner)))
         }
-        (ShapeType::Float | ShapeType::Double, _) => canonical::value_f64(value).map(Cbor::Float),
+        // smithy-go reads a `float` only from a 32-bit (or smaller) CBOR
+        // float; rounding to f32 first makes ciborium pick such a width.
+        (ShapeType::Float, _) => {
+            #[allow(clippy::cast_possible_truncation)]
+            let single = canonical::value_f64(value)? as f32;
+            Some(Cbor::Float(f64::from(single)))
+        }
+        (ShapeType::Double, _) => canonical::value_f64(value).map(Cbor::Float),
         (ShapeType::Integer | ShapeType::Long, _) => match canonical::value_i64(value) {
             Some(integer) => Some(Cbor::Integer(integer.into())),
             None => Some(untyped(value)),
