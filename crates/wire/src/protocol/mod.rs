@@ -6,9 +6,9 @@
 //! handler's result the way the client's protocol expects. One decoder and
 //! one encoder per protocol, none per operation:
 //!
-//! * awsJson 1.0 / 1.1 ([`json`]): <https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>
-//! * smithy rpc-v2-cbor ([`cbor`]): <https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html>
-//! * awsQuery ([`query`] in, [`xml`] out): <https://smithy.io/2.0/aws/protocols/aws-query-protocol.html>
+//! * awsJson 1.0 / 1.1 (`json.rs`): <https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>
+//! * smithy rpc-v2-cbor (`cbor.rs`): <https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html>
+//! * awsQuery (`query.rs` in, `xml.rs` out): <https://smithy.io/2.0/aws/protocols/aws-query-protocol.html>
 //!
 //! Query-compatible services (CloudWatch) also put the awsQuery error code
 //! in `x-amzn-query-error` when the client asks with `x-amzn-query-mode`
