@@ -1,0 +1,153 @@
+//! HTTP handlers: the AWS API pipeline and Argus's own endpoints.
+//!
+//! AWS API pipeline: cap the body → read the SigV4 credential scope →
+//! verify the signature → route (protocol, service, operation) → decode and
+//! validate → service handler → encode. Every failure is rendered as the
+//! AWS error of the protocol the client speaks; nothing here panics on
+//! client input.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use argus_core::{ApiError, ErrorCode, RequestContext, context::new_request_id};
+use argus_wire::sigv4::{self, AuthError};
+use argus_wire::{Protocol, ResponseFormat, Route};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tracing::{debug, warn};
+
+use crate::state::AppState;
+
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let (status, body) = if state.is_ready() {
+        (StatusCode::OK, r#"{"status":"ok"}"#)
+    } else if state.services.get().is_some() {
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"failed","reason":"storage cannot accept writes; see the server log"}"#)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"starting"}"#)
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `POST /_argus/clock?advance_ms=N`: moves the product clock forward
+/// (only with `--test-clock`).
+pub async fn advance_clock(State(state): State<Arc<AppState>>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let Some(clock) = &state.manual_clock else {
+        return (StatusCode::NOT_FOUND, "the test clock is off; start argus with --test-clock").into_response();
+    };
+    let Some(advance) = params.get("advance_ms").and_then(|value| value.parse::<i64>().ok()) else {
+        return (StatusCode::BAD_REQUEST, "advance_ms must be an integer number of milliseconds").into_response();
+    };
+    clock.advance(advance);
+    let body = format!(r#"{{"offset_ms":{}}}"#, clock.offset_millis());
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn to_response(response: http::Response<Bytes>) -> Response {
+    response.map(Body::from)
+}
+
+fn error_response(format: &ResponseFormat, error: &ApiError, request_id: &str) -> Response {
+    if error.code.status() >= 500 {
+        warn!(code = error.code.name(), message = %error.message, request_id, "request failed");
+    } else {
+        debug!(code = error.code.name(), message = %error.message, request_id, "request rejected");
+    }
+    to_response(argus_wire::encode_error(format, error, request_id))
+}
+
+/// Reads the body, refusing one larger than `max` before reading it whole.
+async fn read_body(parts: &http::request::Parts, body: Body, max: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(ErrorCode::RequestEntityTooLarge, format!("the request body is larger than the {max}-byte limit"))
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(error) => Err(ApiError::new(ErrorCode::Serialization, format!("could not read the request body: {error}"))),
+    }
+}
+
+pub async fn aws_api(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let request_id = new_request_id();
+    let (parts, body) = request.into_parts();
+    let scope = sigv4::credential_scope(&parts);
+    let signing_service = match &scope {
+        Ok(Some(scope)) => Some(scope.service.clone()),
+        _ => None,
+    };
+    let format = argus_wire::guess_format(&parts, signing_service.as_deref());
+    let query_style = format.protocol == Protocol::AwsQuery;
+
+    let body = match read_body(&parts, body, state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error) => return error_response(&format, &error, &request_id),
+    };
+    match scope {
+        Ok(Some(_)) => {}
+        Ok(None) => return error_response(&format, &AuthError::MissingAuthentication.to_api_error(query_style), &request_id),
+        Err(error) => return error_response(&format, &error.to_api_error(query_style), &request_id),
+    }
+    let Some(secrets) = state.secrets.get() else {
+        return error_response(&format, &starting(), &request_id);
+    };
+    let verified = match sigv4::verify(&parts, &body, secrets, SystemTime::now()) {
+        Ok(verified) => verified,
+        Err(error) => return error_response(&format, &error.to_api_error(query_style), &request_id),
+    };
+    let route = match argus_wire::route(&parts, &body, Some(&verified.service)) {
+        Ok(route) => route,
+        Err(error) => return error_response(&format, &error, &request_id),
+    };
+    let format = route.format();
+    let ctx = RequestContext {
+        account_id: state.config.account_id.clone(),
+        region: verified.region,
+        access_key_id: verified.access_key_id,
+        request_id: request_id.clone(),
+    };
+    match call(&state, &route, &parts, &body, &ctx).await {
+        Ok(output) => {
+            debug!(operation = %route.operation, request_id, "request served");
+            to_response(argus_wire::encode_output(&route, &output, &request_id))
+        }
+        Err(error) => error_response(&format, &error, &request_id),
+    }
+}
+
+fn starting() -> ApiError {
+    ApiError::service_unavailable("Argus is starting: storage is still recovering; retry in a moment")
+}
+
+async fn call(
+    state: &AppState,
+    route: &Route,
+    parts: &http::request::Parts,
+    body: &[u8],
+    ctx: &RequestContext,
+) -> Result<serde_json::Value, ApiError> {
+    let Some(services) = state.services.get() else {
+        return Err(starting());
+    };
+    let Some(service) = services.by_service.get(&route.service) else {
+        return Err(ApiError::new(
+            ErrorCode::UnknownOperation,
+            format!("the {:?} service is not available in this Argus build yet", route.service),
+        ));
+    };
+    let input = argus_wire::decode_input(route, parts, body)?;
+    service.precheck(&route.operation, &input)?;
+    service.call(ctx, &route.operation, input).await
+}

@@ -1,0 +1,93 @@
+//! What request handlers share: settings, the clock, credentials, and the
+//! services once storage has recovered.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use argus_core::{ManualClock, SharedClock};
+use argus_services::AwsService;
+use argus_services::logs::LogsService;
+use argus_storage::SqliteCatalog;
+use argus_storage::logs::{LogStore, LogStoreOptions};
+use argus_storage::objects::ObjectStorage;
+use argus_storage::wal::WalOptions;
+use argus_wire::Service;
+use tracing::{error, info};
+
+use crate::config::ServerConfig;
+use crate::credentials::{Secrets, load_or_create_credentials};
+
+pub struct Services {
+    pub logs_store: Arc<LogStore>,
+    pub by_service: HashMap<Service, Arc<dyn AwsService>>,
+}
+
+pub struct AppState {
+    pub config: ServerConfig,
+    pub clock: SharedClock,
+    /// Set when `--test-clock` is on.
+    pub manual_clock: Option<Arc<ManualClock>>,
+    pub secrets: OnceLock<Secrets>,
+    pub services: OnceLock<Services>,
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig, clock: SharedClock, manual_clock: Option<Arc<ManualClock>>) -> AppState {
+        AppState { config, clock, manual_clock, secrets: OnceLock::new(), services: OnceLock::new() }
+    }
+
+    /// Loads credentials, opens the catalog and replays the WAL; the
+    /// server answers 503 until this returns.
+    pub async fn start_services(&self) -> Result<(), String> {
+        let credentials = match &self.config.root_credentials {
+            Some(credentials) => credentials.clone(),
+            None => {
+                let (credentials, created) = load_or_create_credentials(&self.config.data_dir)
+                    .map_err(|error| format!("root credentials: {error}"))?;
+                let path = crate::credentials::credentials_path(&self.config.data_dir);
+                if created {
+                    // Printed once, for the person who just started Argus.
+                    eprintln!(
+                        "\nArgus generated root credentials (kept in {}, mode 0600). Paste into your shell:\n\n{}",
+                        path.display(),
+                        credentials.export_block()
+                    );
+                } else {
+                    info!(access_key_id = %credentials.access_key_id, path = %path.display(), "using root credentials from the data dir (`argus credentials` prints them)");
+                }
+                credentials
+            }
+        };
+        let _ = self.secrets.set(Secrets::new(&[credentials]));
+
+        let data_dir = self.config.data_dir.clone();
+        let catalog = tokio::task::spawn_blocking(move || SqliteCatalog::open(&data_dir.join("catalog.sqlite")))
+            .await
+            .map_err(|join| join.to_string())?
+            .map_err(|error| format!("catalog: {error}"))?;
+        let objects = ObjectStorage::local(&self.config.data_dir.join("objects")).map_err(|error| format!("object storage: {error}"))?;
+        let mut wal = WalOptions::new(self.config.data_dir.join("wal").join("logs"));
+        wal.fsync = self.config.fsync;
+        let logs_store = LogStore::open(Arc::new(catalog), objects, wal, LogStoreOptions::new(self.clock.clone()))
+            .await
+            .map_err(|error| format!("log store: {error}"))?;
+
+        let mut by_service: HashMap<Service, Arc<dyn AwsService>> = HashMap::new();
+        by_service.insert(Service::Logs, Arc::new(LogsService::new(Arc::clone(&logs_store), self.clock.clone())));
+        let _ = self.services.set(Services { logs_store, by_service });
+        Ok(())
+    }
+
+    pub async fn stop_services(&self) {
+        if let Some(services) = self.services.get() {
+            if let Err(error) = services.logs_store.close().await {
+                error!(%error, "flushing the log store at shutdown failed; the WAL still holds the data");
+            }
+        }
+    }
+
+    /// Ready to serve: storage recovered and writable.
+    pub fn is_ready(&self) -> bool {
+        self.services.get().is_some_and(|services| services.logs_store.is_healthy())
+    }
+}
