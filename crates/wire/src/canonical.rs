@@ -78,19 +78,17 @@ pub(crate) fn format_iso8601(seconds: f64) -> Option<String> {
     #[allow(clippy::cast_possible_truncation)]
     let millis = (seconds * 1000.0).round() as i64;
     let timestamp = jiff::Timestamp::from_millisecond(millis).ok()?;
-    let whole = jiff::Timestamp::from_second(timestamp.as_second()).ok()?;
-    // as_second() truncates toward zero; before 1970 the remainder is negative.
-    let (whole, subsec_millis) = if timestamp.subsec_millisecond() < 0 {
-        (
-            jiff::Timestamp::from_second(timestamp.as_second() - 1).ok()?,
-            1000 + timestamp.subsec_millisecond(),
-        )
-    } else {
-        (whole, timestamp.subsec_millisecond())
-    };
+    // Built from the civil fields (not strftime, whose Display can fail).
+    let civil = timestamp.to_zoned(jiff::tz::TimeZone::UTC).datetime();
     Some(format!(
-        "{}.{subsec_millis:03}Z",
-        whole.strftime("%Y-%m-%dT%H:%M:%S")
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        civil.year(),
+        civil.month(),
+        civil.day(),
+        civil.hour(),
+        civil.minute(),
+        civil.second(),
+        civil.subsec_nanosecond() / 1_000_000
     ))
 }
 

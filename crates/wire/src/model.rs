@@ -424,18 +424,26 @@ impl ServiceModel {
 
     /// Errors a service returns without declaring them in its model.
     fn undeclared_error_info<'a>(&self, shape_name: &'a str) -> Option<ErrorInfo<'a>> {
-        // CloudWatch's framework-level validation error: JSON `__type`
-        // ValidationException, awsQuery code ValidationError (recorded from
-        // AWS in the conformance snapshots).
-        if self.service == Service::CloudWatch && shape_name == "ValidationException" {
-            return Some(ErrorInfo {
-                shape: shape_name,
-                query_code: "ValidationError",
-                status: Some(400),
-                sender_fault: Some(true),
-            });
+        if !self.speaks(Protocol::AwsQuery) {
+            return None;
         }
-        None
+        // The framework-level errors of former awsQuery services keep their
+        // awsQuery codes: CloudWatch's ValidationException is ValidationError
+        // in XML and in `x-amzn-query-error` (recorded from AWS in the
+        // conformance snapshots); the common-error names drop "Exception".
+        let query_code = match shape_name {
+            "ValidationException" => "ValidationError",
+            "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
+            "IncompleteSignatureException" => "IncompleteSignature",
+            "ServiceUnavailableException" => "ServiceUnavailable",
+            _ => return None,
+        };
+        Some(ErrorInfo {
+            shape: shape_name,
+            query_code,
+            status: None,
+            sender_fault: None,
+        })
     }
 
     /// The error code the service answers a failed model constraint with.
@@ -655,6 +663,11 @@ mod tests {
             ("ResourceNotFoundException", None)
         );
         assert_eq!(Service::Logs.model().error_info("NoSuchThing"), None);
+
+        // Framework errors of awsQuery services use the awsQuery spelling.
+        let info = sns.error_info("MissingAuthenticationTokenException").expect("known");
+        assert_eq!(info.query_code, "MissingAuthenticationToken");
+        assert_eq!(Service::Logs.model().error_info("MissingAuthenticationTokenException"), None);
     }
 
     #[test]

@@ -1110,3 +1110,14 @@ fn every_error_code_renders_in_every_protocol() {
         }
     }
 }
+
+#[test]
+fn deeply_nested_cbor_tags_are_refused_not_overflowed() {
+    let request = cbor_parts("PutMetricData");
+    let mut body = vec![0xa1, 0x69];
+    body.extend_from_slice(b"Namespace");
+    body.extend(std::iter::repeat_n(0xc6u8, 200_000));
+    body.push(0x00);
+    let error = decode(&request, &body, Some("monitoring")).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Serialization);
+}
