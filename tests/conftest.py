@@ -1,0 +1,84 @@
+"""Shared pytest fixtures: a running Argus server per test module, boto3
+clients and an `aws` CLI runner pointed at it."""
+
+import json
+import os
+import subprocess
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from harness import ACCESS_KEY, REGION, SECRET_KEY, ArgusServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ArgusServer() as running:
+        yield running
+
+
+def make_client(server, service, **config):
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
+
+
+@pytest.fixture(scope="module")
+def logs(server):
+    return make_client(server, "logs")
+
+
+class AwsCli:
+    """Runs the real `aws` CLI against the server; returns parsed JSON."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_MAX_ATTEMPTS": "1",
+                "AWS_PAGER": "",
+            }
+        )
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def run(self, *args, check=True):
+        command = ["aws", "--endpoint-url", self.server.endpoint, "--output", "json", *args]
+        result = subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    def json(self, *args):
+        out = self.run(*args).stdout
+        return json.loads(out) if out.strip() else {}
+
+    def error(self, *args):
+        """Runs a command expected to fail; returns its stderr."""
+        result = self.run(*args, check=False)
+        assert result.returncode != 0, f"{' '.join(args)} unexpectedly succeeded:\n{result.stdout}"
+        return result.stderr
+
+
+@pytest.fixture(scope="module")
+def aws(server):
+    return AwsCli(server)
+
+
+@pytest.fixture
+def name():
+    """A unique resource name for one test."""
+    return f"/argus-test/{uuid.uuid4().hex[:12]}"
