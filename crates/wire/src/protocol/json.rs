@@ -142,8 +142,12 @@ fn decode_value(
                 None => wrong_type(violations),
             }
         }
+        // Re-encoded so handlers always see padded standard base64.
         ShapeType::Blob => match wire {
-            Value::String(text) if canonical::decode_base64(text).is_some() => Some(wire.clone()),
+            Value::String(text) => match canonical::decode_base64(text) {
+                Some(bytes) => Some(Value::String(canonical::encode_base64(&bytes))),
+                None => wrong_type(violations),
+            },
             _ => wrong_type(violations),
         },
         ShapeType::Other => Some(wire.clone()),

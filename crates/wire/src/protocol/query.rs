@@ -287,9 +287,8 @@ fn scalar(kind: ShapeType, text: &str) -> Option<Value> {
         ShapeType::Timestamp => {
             canonical::parse_timestamp_text(text).and_then(canonical::seconds_value)
         }
-        ShapeType::Blob => {
-            canonical::decode_base64(text).map(|_| Value::String(text.trim().to_owned()))
-        }
+        ShapeType::Blob => canonical::decode_base64(text)
+            .map(|bytes| Value::String(canonical::encode_base64(&bytes))),
         ShapeType::Structure | ShapeType::List | ShapeType::Map | ShapeType::Other => None,
     }
 }

@@ -781,6 +781,21 @@ fn json_doubles_accept_what_botocore_sends() {
 }
 
 #[test]
+fn blobs_reach_handlers_as_padded_base64() {
+    // SNS BinaryValue over awsQuery, sent without padding.
+    let body = b"Action=Publish&TopicArn=t&Message=m&MessageAttributes.entry.1.Name=b\
+        &MessageAttributes.entry.1.Value.DataType=Binary&MessageAttributes.entry.1.Value.BinaryValue=aGk";
+    let decoded = decode(&form_parts(), body, Some("sns")).unwrap();
+    assert_eq!(decoded["MessageAttributes"]["b"]["BinaryValue"], "aGk=");
+    let error = decode(&form_parts(), &[&body[..], b"!!"].concat(), Some("sns")).unwrap_err();
+    assert!(
+        error.message.contains("Member must be of type blob"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
 fn gzip_bodies_must_be_inflated_by_the_transport() {
     let request = parts(
         "POST",
