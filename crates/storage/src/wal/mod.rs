@@ -16,6 +16,7 @@
 //! failed fsync.
 
 mod format;
+mod prealloc;
 mod recovery;
 mod writer;
 
@@ -246,6 +247,10 @@ struct Shared {
     disk_bytes: AtomicU64,
     /// Live segments in LSN order; the last one is the active segment.
     segments: Mutex<Vec<SegmentInfo>>,
+    /// The preallocated next segment, handed from the preallocator thread
+    /// to the writer.
+    spare: Mutex<prealloc::SpareSlot>,
+    spare_wake: Condvar,
     stats: Counters,
     #[cfg(test)]
     faults: tests::Faults,
@@ -268,6 +273,7 @@ struct WalInner {
     shared: Arc<Shared>,
     dir: PathBuf,
     writer: Mutex<Option<JoinHandle<Result<(), WalError>>>>,
+    preallocator: Mutex<Option<JoinHandle<()>>>,
     /// Held until close so no second process (or second `Wal`) writes the
     /// same directory.
     dir_lock: Mutex<Option<File>>,
@@ -295,12 +301,15 @@ impl Wal {
         let dir_lock = lock_dir(&dir)?;
 
         let recovered = recovery::recover(&dir, from_lsn, sync, &mut replay)?;
+        prealloc::remove_leftover_spares(&dir)?;
         let mut segments = recovered.segments;
         let active = match recovered.tail {
             Some(tail) => ActiveSegment {
                 file: tail.file,
                 first_lsn: tail.first_lsn,
                 len: tail.len,
+                file_len: tail.len,
+                preallocated: false,
             },
             None => {
                 let active = writer::create_segment(&dir, recovered.next_lsn, sync)?;
@@ -321,6 +330,8 @@ impl Wal {
             last_lsn: AtomicU64::new(recovered.next_lsn - 1),
             disk_bytes: AtomicU64::new(disk_bytes),
             segments: Mutex::new(segments),
+            spare: Mutex::new(prealloc::SpareSlot::default()),
+            spare_wake: Condvar::new(),
             stats: Counters::default(),
             #[cfg(test)]
             faults: tests::Faults::default(),
@@ -335,6 +346,19 @@ impl Wal {
             dirty_since: None,
             buf: Vec::new(),
         };
+        // Segments are preallocated only where fsync latency matters.
+        let preallocator = if opts.fsync == FsyncPolicy::Never {
+            None
+        } else {
+            let shared = Arc::clone(&shared);
+            let dir = dir.clone();
+            let len = prealloc::preallocated_len(opts.segment_bytes);
+            let handle = std::thread::Builder::new()
+                .name("argus-wal-prealloc".to_string())
+                .spawn(move || prealloc::run(shared, dir, len))
+                .map_err(|e| WalError::io("starting the wal preallocation thread", e))?;
+            Some(handle)
+        };
         let handle = std::thread::Builder::new()
             .name("argus-wal-writer".to_string())
             .spawn(move || writer.run())
@@ -345,6 +369,7 @@ impl Wal {
                 shared,
                 dir,
                 writer: Mutex::new(Some(handle)),
+                preallocator: Mutex::new(preallocator),
                 dir_lock: Mutex::new(Some(dir_lock)),
             }),
         })
@@ -488,6 +513,13 @@ impl WalInner {
             return Ok(());
         };
         let outcome = handle.join().unwrap_or(Err(WalError::WriterGone));
+        self.shared.spare.lock().closing = true;
+        self.shared.spare_wake.notify_all();
+        if let Some(preallocator) = self.preallocator.lock().take()
+            && preallocator.join().is_err()
+        {
+            error!(dir = %self.dir.display(), "the wal preallocation thread panicked");
+        }
         // The writer is gone: another `Wal` may take the directory now.
         self.dir_lock.lock().take();
         outcome

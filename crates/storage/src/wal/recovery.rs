@@ -65,6 +65,9 @@ enum Stop {
     Clean,
     /// Damaged or incomplete data at `offset`.
     Damaged { offset: u64, reason: &'static str },
+    /// Zero-filled space at `offset`: unused preallocated space (or, rarely,
+    /// a torn write the file system zero-filled).
+    Zeroes { offset: u64 },
 }
 
 #[derive(Debug)]
@@ -127,6 +130,17 @@ pub(crate) fn recover(
         };
         let scan = scan_segment(&path, first_lsn, &mut on_record, &mut payload_buf)?;
 
+        if let Stop::Zeroes { offset } = scan.stop {
+            let discarded = scan.file_len.saturating_sub(scan.valid_len);
+            if is_last {
+                info!(segment = %path.display(), offset, trimmed_bytes = discarded, "trimming zero-filled space after the last wal record");
+            } else {
+                error!(
+                    segment = %path.display(), offset, skipped_bytes = discarded, intact_records = scan.records,
+                    "corrupt wal segment: zero-filled space inside it; records after it are lost"
+                );
+            }
+        }
         if let Stop::Damaged { offset, reason } = scan.stop {
             let discarded = scan.file_len.saturating_sub(scan.valid_len);
             if is_last {
@@ -301,10 +315,7 @@ fn scan_segment(
             break;
         }
         if record_header.iter().all(|&b| b == 0) {
-            scan.stop = Stop::Damaged {
-                offset,
-                reason: "zero-filled space where a record should start",
-            };
+            scan.stop = Stop::Zeroes { offset };
             break;
         }
         if header_read < RECORD_HEADER_LEN {

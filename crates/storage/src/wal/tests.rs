@@ -339,10 +339,16 @@ fn torn_tail_at_every_offset_yields_a_prefix_and_appends_continue() {
     let ends = record_ends(&bytes);
     assert_eq!(ends.len(), 6);
 
-    for cut in 0..bytes.len() {
-        let dir = tmp.path().join(format!("cut-{cut}"));
+    // Each cut is tried as a plain torn file and as a torn preallocated file
+    // (zero-filled after the cut).
+    for (cut, zero_padded) in (0..bytes.len()).flat_map(|cut| [(cut, false), (cut, true)]) {
+        let dir = tmp.path().join(format!("cut-{cut}-{zero_padded}"));
         fs::create_dir_all(&dir).expect("mkdir");
-        fs::write(dir.join(segment.file_name().expect("name")), &bytes[..cut]).expect("write");
+        let mut torn = bytes[..cut].to_vec();
+        if zero_padded {
+            torn.resize(bytes.len() + 4096, 0);
+        }
+        fs::write(dir.join(segment.file_name().expect("name")), &torn).expect("write");
         let intact = ends.iter().filter(|&&end| end <= cut).count() as u64;
         let opts = options(&dir, DEFAULT_SEGMENT_BYTES);
 
@@ -492,6 +498,108 @@ fn empty_last_segment_keeps_lsns_unique() {
     let mut all = expected(1..=3);
     all.push((10, b"x".to_vec()));
     assert_eq!(reopen_collect(&opts, 1), all);
+}
+
+// ---------------------------------------------------------------- preallocation
+
+fn wait_for_spare(wal: &Wal) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while wal.inner.shared.spare.lock().spare.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "no preallocated spare within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn spare_files(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "prealloc"))
+        .collect()
+}
+
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).expect("stat").len()
+}
+
+#[test]
+fn preallocated_segments_are_used_trimmed_and_recovered() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    const SEGMENT: u64 = 16 * 1024;
+    let opts = WalOptions {
+        dir: tmp.path().to_path_buf(),
+        fsync: FsyncPolicy::Interval(Duration::from_secs(3600)),
+        segment_bytes: SEGMENT,
+    };
+    // A leftover spare from a crashed process is deleted at open.
+    fs::write(tmp.path().join("next-segment-7.prealloc"), vec![0u8; 100]).expect("write");
+    let (wal, _) = open_collect(&opts, 1);
+    assert!(
+        spare_files(tmp.path())
+            .iter()
+            .all(|p| !p.ends_with("next-segment-7.prealloc"))
+    );
+
+    let mut next = 1;
+    for round in 0..4 {
+        wait_for_spare(&wal);
+        let on_disk: u64 = segment_files(tmp.path())
+            .iter()
+            .chain(spare_files(tmp.path()).iter())
+            .map(|p| file_len(p))
+            .sum();
+        assert_eq!(wal.disk_bytes(), on_disk, "round {round}");
+        // With a spare ready, an append never lands in a growing segment.
+        append_n(&wal, next, 1);
+        next += 1;
+        let files = segment_files(tmp.path());
+        if round == 0 {
+            // The empty growing segment made at open was replaced.
+            assert_eq!(segment_first_lsns(tmp.path()), vec![1]);
+        }
+        let active = files.last().expect("active");
+        assert_eq!(
+            file_len(active),
+            SEGMENT,
+            "round {round}: active segment is preallocated"
+        );
+        // Append until it rotates; the closed segment is trimmed.
+        while segment_files(tmp.path()).len() == files.len() {
+            append_n(&wal, next, 1);
+            next += 1;
+        }
+        let bytes = fs::read(active).expect("read");
+        assert_eq!(
+            record_ends(&bytes).last().copied(),
+            Some(bytes.len()),
+            "round {round}: a closed segment ends exactly after its last record"
+        );
+    }
+    wal.close().expect("close");
+    assert!(
+        spare_files(tmp.path()).is_empty(),
+        "close deletes the unused spare"
+    );
+    let last = next - 1;
+    let (wal, records) = open_collect(&opts, 1);
+    assert_eq!(records, expected(1..=last));
+    let active = segment_files(tmp.path()).last().cloned().expect("active");
+    let bytes = fs::read(&active).expect("read");
+    assert_eq!(
+        record_ends(&bytes).last().copied(),
+        Some(bytes.len()),
+        "zero tail trimmed at open"
+    );
+    assert_eq!(
+        wal.append_blocking(payload(last + 1), |_| {})
+            .expect("append"),
+        last + 1
+    );
+    wal.close().expect("close");
+    assert_eq!(reopen_collect(&opts, 1), expected(1..=last + 1));
 }
 
 // ---------------------------------------------------------------- corruption
@@ -992,7 +1100,7 @@ fn kill_9_during_appends_loses_no_acknowledged_record() {
 
     // lsn -> (round, thread, seq) of every acknowledged record so far.
     let mut acknowledged: BTreeMap<Lsn, (u64, u64, u64)> = BTreeMap::new();
-    for round in 0..4u64 {
+    for round in 0..6u64 {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
@@ -1027,7 +1135,7 @@ fn kill_9_during_appends_loses_no_acknowledged_record() {
                 }
             })
         };
-        let target_acks = 20 + random(400) as usize;
+        let target_acks = 20 + random(1500) as usize;
         let extra_delay = Duration::from_micros(random(20_000));
         let deadline = Instant::now() + Duration::from_secs(60);
         while acks.lock().len() < target_acks && Instant::now() < deadline {

@@ -13,17 +13,18 @@
 //! pages, so a retry could falsely succeed).
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use tracing::error;
+use tracing::{error, warn};
 
 use super::format::{self, SEGMENT_HEADER_LEN};
+use super::prealloc::Spare;
 use super::recovery::{SegmentInfo, sync_dir};
 use super::{FsyncPolicy, Lsn, Shared, WalError};
 
@@ -75,7 +76,12 @@ pub(crate) struct Queue {
 pub(crate) struct ActiveSegment {
     pub file: File,
     pub first_lsn: Lsn,
+    /// End of the last record written.
     pub len: u64,
+    /// Size of the file: larger than `len` while preallocated space remains.
+    pub file_len: u64,
+    /// Whether the file was a zero-filled spare (see `prealloc.rs`).
+    pub preallocated: bool,
 }
 
 pub(crate) struct Writer {
@@ -157,6 +163,16 @@ impl Writer {
                 }
                 return;
             }
+            if !self.active.preallocated && self.spare_ready() {
+                // Leave a growing segment (the first after a restart, or a
+                // fallback) as soon as a preallocated one is available.
+                if let Err(e) = self.rotate() {
+                    warn!(dir = %self.dir.display(), error = %e, "switching to a preallocated wal segment failed");
+                }
+                if self.shared.is_failed() {
+                    continue;
+                }
+            }
             let batch = self.encode_batch(&mut remaining);
             if batch.is_empty() {
                 // The next record does not fit in the active segment.
@@ -215,7 +231,12 @@ impl Writer {
         }
         let written = self.buf.len() as u64;
         self.active.len += written;
-        self.shared.disk_bytes.fetch_add(written, Ordering::Relaxed);
+        if self.active.len > self.active.file_len {
+            self.shared
+                .disk_bytes
+                .fetch_add(self.active.len - self.active.file_len, Ordering::Relaxed);
+            self.active.file_len = self.active.len;
+        }
         self.shared
             .stats
             .bytes
@@ -305,34 +326,99 @@ impl Writer {
         }
     }
 
+    fn spare_ready(&self) -> bool {
+        self.shared.spare.lock().spare.is_some()
+    }
+
     /// Closes the active segment (durable unless the policy is `Never`) and
-    /// starts a new one named after the next LSN.
+    /// starts a new one named after the next LSN: the preallocated spare if
+    /// one is ready, else a new growing file. An active segment without
+    /// records is replaced (the new one has the same name).
     fn rotate(&mut self) -> Result<(), WalError> {
-        if self.policy != FsyncPolicy::Never {
+        let sync = self.policy != FsyncPolicy::Never;
+        let replaces_empty = self.active.len <= SEGMENT_HEADER_LEN as u64;
+        if sync {
             self.sync_active();
             if self.shared.is_failed() {
                 return Err(WalError::Failed);
             }
         }
-        let new_active =
-            create_segment(&self.dir, self.next_lsn, self.policy != FsyncPolicy::Never)?;
+        if !replaces_empty {
+            self.trim_active(sync)?;
+        }
+
+        let spare = self.shared.spare.lock().spare.take();
+        self.shared.spare_wake.notify_all();
+        let new_active = match spare {
+            Some(spare) => {
+                let spare_len = spare.len;
+                match adopt_spare(spare, &self.dir, self.next_lsn, sync) {
+                    Ok(active) => active,
+                    Err(e) => {
+                        warn!(dir = %self.dir.display(), error = %e, "adopting the preallocated wal segment failed; creating a plain one");
+                        self.shared
+                            .disk_bytes
+                            .fetch_sub(spare_len, Ordering::Relaxed);
+                        let active = create_segment(&self.dir, self.next_lsn, sync)?;
+                        self.shared
+                            .disk_bytes
+                            .fetch_add(active.file_len, Ordering::Relaxed);
+                        active
+                    }
+                }
+            }
+            None => {
+                let active = create_segment(&self.dir, self.next_lsn, sync)?;
+                self.shared
+                    .disk_bytes
+                    .fetch_add(active.file_len, Ordering::Relaxed);
+                active
+            }
+        };
+
         let mut segments = self.shared.segments.lock();
-        if let Some(closed) = segments.last_mut() {
-            closed.len = self.active.len;
+        if replaces_empty {
+            // Its file was replaced by the new one of the same name.
+            segments.pop();
+            self.shared
+                .disk_bytes
+                .fetch_sub(self.active.file_len, Ordering::Relaxed);
+        } else if let Some(closed) = segments.last_mut() {
+            closed.len = self.active.file_len;
         }
         segments.push(SegmentInfo {
             first_lsn: new_active.first_lsn,
             path: self
                 .dir
                 .join(format::segment_file_name(new_active.first_lsn)),
-            len: new_active.len,
+            len: new_active.file_len,
         });
         drop(segments);
-        self.shared
-            .disk_bytes
-            .fetch_add(new_active.len, Ordering::Relaxed);
         self.active = new_active;
         self.dirty_since = None;
+        Ok(())
+    }
+
+    /// Cuts unused preallocated space off the active segment, durably: an
+    /// older segment must end exactly after its last record.
+    fn trim_active(&mut self, sync: bool) -> Result<(), WalError> {
+        if self.active.file_len <= self.active.len {
+            return Ok(());
+        }
+        let context = || format!("trimming wal segment {}", self.active.first_lsn);
+        self.active
+            .file
+            .set_len(self.active.len)
+            .map_err(|e| WalError::io(context(), e))?;
+        if sync && let Err(e) = self.active.file.sync_all() {
+            error!(segment_lsn = self.active.first_lsn, error = %e, "wal fsync failed; refusing further appends");
+            self.shared.failed.store(true, Ordering::Release);
+            return Err(WalError::io(context(), e));
+        }
+        self.shared
+            .disk_bytes
+            .fetch_sub(self.active.file_len - self.active.len, Ordering::Relaxed);
+        self.active.file_len = self.active.len;
         Ok(())
     }
 
@@ -373,7 +459,7 @@ fn take_group(pending: &mut VecDeque<Request>) -> Vec<Request> {
 /// be `first_lsn`, with its header written and, if `sync`, durable together
 /// with its directory entry.
 pub(crate) fn create_segment(
-    dir: &std::path::Path,
+    dir: &Path,
     first_lsn: Lsn,
     sync: bool,
 ) -> Result<ActiveSegment, WalError> {
@@ -392,9 +478,49 @@ pub(crate) fn create_segment(
         file.sync_all().map_err(|e| WalError::io(context(), e))?;
         sync_dir(dir)?;
     }
+    let len = SEGMENT_HEADER_LEN as u64;
     Ok(ActiveSegment {
         file,
         first_lsn,
+        len,
+        file_len: len,
+        preallocated: false,
+    })
+}
+
+/// Turns the zero-filled spare into the segment whose first record will be
+/// `first_lsn`: header written, renamed, and (if `sync`) the rename durable.
+/// The header itself becomes durable with the first records' fdatasync; a
+/// crash before that leaves a segment without records, which recovery
+/// deletes.
+fn adopt_spare(
+    spare: Spare,
+    dir: &Path,
+    first_lsn: Lsn,
+    sync: bool,
+) -> Result<ActiveSegment, WalError> {
+    let path = dir.join(format::segment_file_name(first_lsn));
+    let context = || {
+        format!(
+            "turning `{}` into wal segment `{}`",
+            spare.path.display(),
+            path.display()
+        )
+    };
+    let header = format::encode_segment_header(first_lsn);
+    spare
+        .file
+        .write_all_at(&header, 0)
+        .map_err(|e| WalError::io(context(), e))?;
+    fs::rename(&spare.path, &path).map_err(|e| WalError::io(context(), e))?;
+    if sync {
+        sync_dir(dir)?;
+    }
+    Ok(ActiveSegment {
+        file: spare.file,
+        first_lsn,
         len: SEGMENT_HEADER_LEN as u64,
+        file_len: spare.len,
+        preallocated: true,
     })
 }
