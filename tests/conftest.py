@@ -11,6 +11,7 @@ import pytest
 from botocore.config import Config
 
 from harness import ACCESS_KEY, REGION, SECRET_KEY, ArgusServer
+from support import RawClient
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +20,13 @@ def server():
         yield running
 
 
-def make_client(server, service, **config):
+def make_client(server, service, region=REGION, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **config):
     return boto3.client(
         service,
         endpoint_url=server.endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
         config=Config(retries={"max_attempts": 1}, **config),
     )
 
@@ -33,6 +34,35 @@ def make_client(server, service, **config):
 @pytest.fixture(scope="module")
 def logs(server):
     return make_client(server, "logs")
+
+
+@pytest.fixture(scope="module")
+def logs_unchecked(server):
+    """A boto3 client that sends what it is given: no client-side parameter
+    validation, so the server's own validation answers."""
+    return make_client(server, "logs", parameter_validation=False)
+
+
+@pytest.fixture(scope="module")
+def raw(server):
+    """Hand-built SigV4-signed HTTP requests (see support.RawClient)."""
+    return RawClient(server)
+
+
+@pytest.fixture
+def server_factory():
+    """Starts extra servers for one test (custom flags, environment, data
+    dirs); all are killed and cleaned up afterwards."""
+    started = []
+
+    def start(*extra_args, start=True, **options):
+        server = ArgusServer(extra_args=extra_args, **options)
+        started.append(server)
+        return server.start() if start else server
+
+    yield start
+    for server in started:
+        server.close()
 
 
 class AwsCli:

@@ -35,7 +35,11 @@ def free_port() -> int:
 
 
 class ArgusServer:
-    def __init__(self, data_dir=None, extra_args=(), env=None):
+    def __init__(self, data_dir=None, extra_args=(), env=None, root_credentials=True, location_flags=True):
+        """`root_credentials=False` starts without ARGUS_ROOT_* so the server
+        uses (or generates) the pair kept in the data dir;
+        `location_flags=False` leaves out `--listen` and `--data-dir` (the test
+        passes them through the environment or a config file instead)."""
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="argus-test-")
@@ -44,6 +48,8 @@ class ArgusServer:
         self.port = free_port()
         self.extra_args = list(extra_args)
         self.extra_env = dict(env or {})
+        self.root_credentials = root_credentials
+        self.location_flags = location_flags
         self.process = None
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.server.log"
 
@@ -52,25 +58,23 @@ class ArgusServer:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict:
-        env = dict(os.environ)
-        env.update(
-            {
-                "ARGUS_ROOT_ACCESS_KEY_ID": ACCESS_KEY,
-                "ARGUS_ROOT_SECRET_ACCESS_KEY": SECRET_KEY,
-                "ARGUS_LOG": env.get("ARGUS_TEST_LOG", "info"),
-            }
-        )
+        env = {key: value for key, value in os.environ.items() if not key.startswith("ARGUS_")}
+        env["ARGUS_LOG"] = os.environ.get("ARGUS_TEST_LOG", "info")
+        if self.root_credentials:
+            env["ARGUS_ROOT_ACCESS_KEY_ID"] = ACCESS_KEY
+            env["ARGUS_ROOT_SECRET_ACCESS_KEY"] = SECRET_KEY
         env.update(self.extra_env)
         return env
 
     def start(self, wait=True):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [binary(), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir), *self.extra_args],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        location = ["--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)] if self.location_flags else []
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [binary(), "serve", *location, *self.extra_args],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         if wait:
             self.wait_ready()
         return self
@@ -105,6 +109,14 @@ class ArgusServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+
+    def interrupt(self, timeout=30.0) -> int:
+        """SIGINT (Ctrl-C) and wait. Returns the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def kill(self):
         """SIGKILL: a crash."""
