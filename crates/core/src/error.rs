@@ -38,6 +38,20 @@ macro_rules! error_codes {
                 match self { $( ErrorCode::$variant => $sender, )* }
             }
 
+            /// The code awsQuery (and query-compatible JSON) clients see when
+            /// no service model declares the error. AWS's query services
+            /// spell a few cross-service errors without the `Exception`
+            /// suffix; everything else keeps its shape name.
+            pub fn query_code(self) -> &'static str {
+                match self {
+                    ErrorCode::MissingAuthenticationToken => "MissingAuthenticationToken",
+                    ErrorCode::IncompleteSignature => "IncompleteSignature",
+                    ErrorCode::Throttling => "Throttling",
+                    ErrorCode::ServiceUnavailable => "ServiceUnavailable",
+                    other => other.name(),
+                }
+            }
+
             /// Looks a code up by its AWS shape name.
             // Logs and SNS share a shape name; the first declared wins.
             #[allow(unreachable_patterns)]
@@ -161,6 +175,15 @@ mod tests {
             // first declared wins the reverse lookup.
             assert_eq!(found.name(), code.name());
         }
+    }
+
+    #[test]
+    fn query_codes_drop_the_exception_suffix() {
+        assert_eq!(ErrorCode::MissingAuthenticationToken.query_code(), "MissingAuthenticationToken");
+        assert_eq!(ErrorCode::IncompleteSignature.query_code(), "IncompleteSignature");
+        assert_eq!(ErrorCode::SignatureDoesNotMatch.query_code(), "SignatureDoesNotMatch");
+        assert_eq!(ErrorCode::InternalFailure.query_code(), "InternalFailure");
+        assert_eq!(ErrorCode::Serialization.query_code(), "SerializationException");
     }
 
     #[test]

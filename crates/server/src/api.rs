@@ -80,9 +80,36 @@ async fn read_body(parts: &http::request::Parts, body: Body, max: usize) -> Resu
     }
 }
 
+/// Inflates a `Content-Encoding: gzip` body (botocore compresses large
+/// PutMetricData requests) after the signature, which covers the compressed
+/// bytes, has been checked. The inflated size is capped like any body.
+fn inflate(parts: &mut http::request::Parts, body: Bytes, max: usize) -> Result<Bytes, ApiError> {
+    let gzip = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|encoding| encoding.split(',').any(|part| part.trim().eq_ignore_ascii_case("gzip")));
+    if !gzip {
+        return Ok(body);
+    }
+    let mut inflated = Vec::new();
+    let decoder = flate2::read::GzDecoder::new(&body[..]);
+    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, max as u64 + 1), &mut inflated).map_err(|error| {
+        ApiError::new(ErrorCode::Serialization, format!("the gzip-compressed request body cannot be inflated: {error}"))
+    })?;
+    if inflated.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!("the request body inflates to more than the {max}-byte limit"),
+        ));
+    }
+    parts.headers.remove(header::CONTENT_ENCODING);
+    Ok(Bytes::from(inflated))
+}
+
 pub async fn aws_api(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let request_id = new_request_id();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let scope = sigv4::credential_scope(&parts);
     let signing_service = match &scope {
         Ok(Some(scope)) => Some(scope.service.clone()),
@@ -106,6 +133,10 @@ pub async fn aws_api(State(state): State<Arc<AppState>>, request: Request) -> Re
     let verified = match sigv4::verify(&parts, &body, secrets, SystemTime::now()) {
         Ok(verified) => verified,
         Err(error) => return error_response(&format, &error.to_api_error(query_style), &request_id),
+    };
+    let body = match inflate(&mut parts, body, state.config.max_body_bytes) {
+        Ok(body) => body,
+        Err(error) => return error_response(&format, &error, &request_id),
     };
     let route = match argus_wire::route(&parts, &body, Some(&verified.service)) {
         Ok(route) => route,
@@ -148,6 +179,5 @@ async fn call(
         ));
     };
     let input = argus_wire::decode_input(route, parts, body)?;
-    service.precheck(&route.operation, &input)?;
     service.call(ctx, &route.operation, input).await
 }

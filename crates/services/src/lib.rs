@@ -17,13 +17,6 @@ use serde_json::Value;
 pub trait AwsService: Send + Sync {
     /// Runs `operation` with its decoded, model-validated input.
     async fn call(&self, ctx: &RequestContext, operation: &str, input: Value) -> Result<Value, ApiError>;
-
-    /// Checks the service makes before the generic model validation, where
-    /// AWS answers such inputs with its own message instead of the generic
-    /// constraint message.
-    fn precheck(&self, _operation: &str, _input: &Value) -> Result<(), ApiError> {
-        Ok(())
-    }
 }
 
 /// Reads a canonical input value into a handler's request type.

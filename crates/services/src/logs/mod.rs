@@ -14,7 +14,7 @@ mod tokens;
 
 use std::sync::Arc;
 
-use argus_core::{ApiError, ErrorCode, RequestContext, SharedClock};
+use argus_core::{ApiError, RequestContext, SharedClock};
 use argus_storage::logs::{GroupInfo, LogStore, Scope, StoreError};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -28,7 +28,6 @@ pub(crate) mod messages {
     pub const GROUP_EXISTS: &str = "The specified log group already exists";
     pub const STREAM_EXISTS: &str = "The specified log stream already exists";
     pub const INVALID_TOKEN: &str = "The specified nextToken is invalid.";
-    pub const NAME_TOO_LONG: &str = "Invalid LogGroup or LogStream, both must have length less than or equal to 512.";
     pub const NAME_AND_IDENTIFIER: &str = "LogGroup name and LogGroup ARN are mutually exclusive parameters.";
 }
 
@@ -107,10 +106,6 @@ pub(crate) fn group_name_from_identifier<'a>(ctx: &RequestContext, identifier: &
     Ok(name)
 }
 
-fn string_member<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
-    input.get(member).and_then(Value::as_str)
-}
-
 #[async_trait]
 impl AwsService for LogsService {
     async fn call(&self, ctx: &RequestContext, operation: &str, input: Value) -> Result<Value, ApiError> {
@@ -136,21 +131,6 @@ impl AwsService for LogsService {
         }
     }
 
-    fn precheck(&self, operation: &str, input: &Value) -> Result<(), ApiError> {
-        // CloudWatch Logs answers over-long names with its own message
-        // rather than the model's length constraint.
-        let names: &[&str] = match operation {
-            "CreateLogGroup" | "DeleteLogGroup" | "PutRetentionPolicy" | "DeleteRetentionPolicy" => &["logGroupName"],
-            "CreateLogStream" | "DeleteLogStream" | "PutLogEvents" => &["logGroupName", "logStreamName"],
-            _ => &[],
-        };
-        for member in names {
-            if string_member(input, member).is_some_and(|name| name.chars().count() > 512) {
-                return Err(ApiError::new(ErrorCode::InvalidParameter, messages::NAME_TOO_LONG));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

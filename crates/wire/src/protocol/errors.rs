@@ -39,7 +39,7 @@ pub(crate) fn resolve(service: Option<Service>, error: &ApiError) -> ResolvedErr
         .unwrap_or_else(|| error.code.status());
     ResolvedError {
         type_name: name,
-        query_code: info.as_ref().map_or(name, |info| info.query_code),
+        query_code: info.as_ref().map_or(error.code.query_code(), |info| info.query_code),
         status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         sender_fault: info
             .as_ref()
