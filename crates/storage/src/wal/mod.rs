@@ -347,21 +347,21 @@ impl Wal {
             buf: Vec::new(),
         };
         // Segments are preallocated only where fsync latency matters.
-        let preallocator = if opts.fsync == FsyncPolicy::Never {
+        let preallocated_len = prealloc::preallocated_len(opts.segment_bytes);
+        let preallocator = if opts.fsync == FsyncPolicy::Never || preallocated_len == 0 {
             None
         } else {
             let shared = Arc::clone(&shared);
             let dir = dir.clone();
-            let len = prealloc::preallocated_len(opts.segment_bytes);
             let handle = std::thread::Builder::new()
                 .name("argus-wal-prealloc".to_string())
-                .spawn(move || prealloc::run(shared, dir, len))
+                .spawn(move || prealloc::run(shared, dir, preallocated_len))
                 .map_err(|e| WalError::io("starting the wal preallocation thread", e))?;
             Some(handle)
         };
         let handle = std::thread::Builder::new()
             .name("argus-wal-writer".to_string())
-            .spawn(move || writer.run())
+            .spawn(move || writer::run_guarded(writer))
             .map_err(|e| WalError::io("starting the wal writer thread", e))?;
         info!(dir = %dir.display(), fsync = %opts.fsync, next_lsn = recovered.next_lsn, replayed = recovered.replayed, "write-ahead log open");
         Ok(Wal {

@@ -38,6 +38,9 @@ fn spare_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("next-segment-{n}{SPARE_FILE_SUFFIX}"))
 }
 
+/// Smallest segment that gets preallocated.
+const MIN_PREALLOCATED_BYTES: u64 = 4096;
+
 /// Largest segment that gets preallocated.
 const MAX_PREALLOCATED_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -63,7 +66,11 @@ pub(crate) struct SpareSlot {
 }
 
 /// How many bytes to preallocate for segments of `segment_bytes`.
+/// 0 means segments this small are not worth preallocating.
 pub(crate) fn preallocated_len(segment_bytes: u64) -> u64 {
+    if segment_bytes < MIN_PREALLOCATED_BYTES {
+        return 0;
+    }
     segment_bytes.min(MAX_PREALLOCATED_BYTES)
 }
 

@@ -244,10 +244,15 @@ fn list_segments(dir: &Path) -> Result<Vec<SegmentInfo>, WalError> {
             warn!(path = %entry.path().display(), "ignoring non-file entry named like a wal segment");
             continue;
         }
+        // Segments that replay skips keep this size; scanned ones are updated.
+        let len = entry
+            .metadata()
+            .map_err(|e| WalError::io(format!("inspecting `{}`", entry.path().display()), e))?
+            .len();
         segments.push(SegmentInfo {
             first_lsn,
             path: entry.path(),
-            len: 0,
+            len,
         });
     }
     segments.sort_by_key(|s| s.first_lsn);

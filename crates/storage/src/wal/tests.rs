@@ -168,6 +168,15 @@ fn round_trip_across_rotation_restarts_and_from_lsn() {
     let (wal, records) = open_collect(&opts, 1_000);
     assert!(records.is_empty());
     assert_eq!(wal.last_lsn(), 100);
+    let on_disk: u64 = segment_files(tmp.path())
+        .iter()
+        .map(|f| fs::metadata(f).expect("stat").len())
+        .sum();
+    assert_eq!(
+        wal.disk_bytes(),
+        on_disk,
+        "skipped segments are counted too"
+    );
     assert_eq!(append_n(&wal, 101, 50), (101..=150).collect::<Vec<_>>());
     wal.close().expect("close");
 

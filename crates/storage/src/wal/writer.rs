@@ -102,6 +102,25 @@ enum Step {
     Close,
 }
 
+/// Runs the writer; if it panics (a bug), fails the log and answers every
+/// queued append so that no appender waits forever.
+pub(crate) fn run_guarded(writer: Writer) -> Result<(), WalError> {
+    let shared = Arc::clone(&writer.shared);
+    match catch_unwind(AssertUnwindSafe(|| writer.run())) {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            error!("the wal writer thread panicked; refusing further appends");
+            shared.failed.store(true, Ordering::Release);
+            let mut queue = shared.queue.lock();
+            queue.closing = true;
+            for request in queue.pending.drain(..) {
+                request.reply.send(Err(WalError::WriterGone));
+            }
+            Err(WalError::WriterGone)
+        }
+    }
+}
+
 impl Writer {
     /// The writer thread's body. Returns once closing was requested and
     /// everything queued before it was handled; the result is the final
