@@ -30,7 +30,7 @@ impl Credentials {
         const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut rng = rand::rng();
         let mut pick = |alphabet: &[u8], n: usize| -> String {
-            (0..n).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect()
+            (0..n).filter_map(|_| alphabet.get(rng.random_range(0..alphabet.len())).copied().map(char::from)).collect()
         };
         Credentials { access_key_id: format!("AKIA{}", pick(KEY_CHARS, 16)), secret_access_key: pick(SECRET_CHARS, 40) }
     }

@@ -79,10 +79,10 @@ impl AppState {
     }
 
     pub async fn stop_services(&self) {
-        if let Some(services) = self.services.get() {
-            if let Err(error) = services.logs_store.close().await {
-                error!(%error, "flushing the log store at shutdown failed; the WAL still holds the data");
-            }
+        if let Some(services) = self.services.get()
+            && let Err(error) = services.logs_store.close().await
+        {
+            error!(%error, "flushing the log store at shutdown failed; the WAL still holds the data");
         }
     }
 

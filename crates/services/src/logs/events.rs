@@ -111,17 +111,17 @@ pub async fn put(service: &LogsService, ctx: &RequestContext, request: PutLogEve
         )));
     }
     let timestamps: Vec<i64> = request.log_events.iter().map(|event| event.timestamp).collect();
-    if timestamps.windows(2).any(|pair| pair[1] < pair[0]) {
+    if timestamps.windows(2).any(|pair| matches!(pair, [earlier, later] if later < earlier)) {
         return Err(ApiError::invalid_parameter(
             "Log events in a single PutLogEvents request must be in chronological order.",
         ));
     }
-    if let (Some(first), Some(last)) = (timestamps.first(), timestamps.last()) {
-        if last - first > DAY_MS {
-            return Err(ApiError::invalid_parameter(
-                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
-            ));
-        }
+    if let (Some(first), Some(last)) = (timestamps.first(), timestamps.last())
+        && last - first > DAY_MS
+    {
+        return Err(ApiError::invalid_parameter(
+            "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+        ));
     }
 
     let now = service.now();

@@ -67,7 +67,7 @@ impl LogStore {
         let mut chosen: Vec<Arc<Group>> = Vec::new();
         let mut remaining = self.memtable_bytes.load(Ordering::Acquire);
         // Largest first while over the total budget.
-        sized.sort_by(|a, b| b.0.cmp(&a.0));
+        sized.sort_by_key(|entry| std::cmp::Reverse(entry.0));
         for (bytes, _, due, group) in &sized {
             if *due || remaining > self.options.total_flush_bytes {
                 remaining = remaining.saturating_sub(*bytes);
@@ -75,12 +75,11 @@ impl LogStore {
             }
         }
         // The WAL is too big: flush whoever holds its oldest records.
-        if self.wal.disk_bytes() > self.options.wal_flush_bytes {
-            if let Some((_, _, _, group)) = sized.iter().min_by_key(|entry| entry.1) {
-                if !chosen.iter().any(|chosen| Arc::ptr_eq(chosen, group)) {
-                    chosen.push(Arc::clone(group));
-                }
-            }
+        if self.wal.disk_bytes() > self.options.wal_flush_bytes
+            && let Some((_, _, _, group)) = sized.iter().min_by_key(|entry| entry.1)
+            && !chosen.iter().any(|chosen| Arc::ptr_eq(chosen, group))
+        {
+            chosen.push(Arc::clone(group));
         }
         chosen
     }

@@ -53,10 +53,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.bytes.len() < n {
-            return Err(DecodeError::Truncated);
-        }
-        let (head, tail) = self.bytes.split_at(n);
+        let (head, tail) = self.bytes.split_at_checked(n).ok_or(DecodeError::Truncated)?;
         self.bytes = tail;
         Ok(head)
     }
@@ -68,7 +65,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
+        let [byte] = self.array::<1>()?;
+        Ok(byte)
     }
 
     fn u32(&mut self) -> Result<u32, DecodeError> {

@@ -102,6 +102,8 @@ fn writer_properties(distinct_streams: usize) -> WriterProperties {
         .build()
 }
 
+// Row indexes come from the memtable's own `sorted_rows`: always in bounds.
+#[allow(clippy::indexing_slicing)]
 /// Builds one file per UTC day from a memtable's rows, leaving out streams
 /// for which `stream_name` has no name (deleted streams).
 pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>) -> Result<Vec<BuiltSegment>, SegmentError> {
@@ -335,12 +337,11 @@ impl SegCursor {
     async fn read_row_group(&self, row_group: usize) -> Result<Vec<StoredEvent>, SegmentError> {
         let metadata = self.segment.metadata().await?.clone();
         let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(self.segment.reader(), metadata);
-        if let Some(stream_id) = self.filter.streams.single() {
-            if let Some(bloom) = builder.get_row_group_column_bloom_filter(row_group, COL_STREAM_ID).await? {
-                if !bloom.check(&(stream_id as i64)) {
-                    return Ok(Vec::new());
-                }
-            }
+        if let Some(stream_id) = self.filter.streams.single()
+            && let Some(bloom) = builder.get_row_group_column_bloom_filter(row_group, COL_STREAM_ID).await?
+            && !bloom.check(&(stream_id as i64))
+        {
+            return Ok(Vec::new());
         }
         let stream = builder.with_row_groups(vec![row_group]).with_batch_size(ROW_GROUP_ROWS).build()?;
         let batches: Vec<RecordBatch> = stream.try_collect().await?;
