@@ -181,3 +181,40 @@ async fn call(
     let input = argus_wire::decode_input(route, parts, body)?;
     service.call(ctx, &route.operation, input).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServerConfig;
+
+    #[tokio::test]
+    async fn health_is_503_until_storage_has_recovered_then_200() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = ServerConfig::new("127.0.0.1:0", dir.path());
+        config.root_credentials = Some(crate::Credentials { access_key_id: "AKIDTEST".into(), secret_access_key: "s".into() });
+        let state = Arc::new(AppState::new(config, Arc::new(argus_core::SystemClock), None));
+        let starting = health(State(Arc::clone(&state))).await;
+        assert_eq!(starting.status(), StatusCode::SERVICE_UNAVAILABLE);
+        state.start_services().await.expect("start");
+        assert_eq!(health(State(Arc::clone(&state))).await.status(), StatusCode::OK);
+        state.stop_services().await;
+    }
+
+    #[test]
+    fn oversized_gzip_bodies_are_refused_while_inflating() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&vec![b'a'; 10_000]).expect("compress");
+        let compressed = Bytes::from(encoder.finish().expect("finish"));
+        let request = http::Request::builder().header("content-encoding", "gzip").body(()).expect("request");
+        let (mut parts, ()) = request.into_parts();
+        let refused = inflate(&mut parts.clone(), compressed.clone(), 1000).expect_err("too large");
+        assert_eq!(refused.code, ErrorCode::RequestEntityTooLarge);
+        let inflated = inflate(&mut parts, compressed, 20_000).expect("inflates");
+        assert_eq!(inflated.len(), 10_000);
+        assert!(parts.headers.get(header::CONTENT_ENCODING).is_none(), "the header goes once the body is inflated");
+        let garbage = http::Request::builder().header("content-encoding", "gzip").body(()).expect("request");
+        let error = inflate(&mut garbage.into_parts().0, Bytes::from_static(b"not gzip"), 1000).expect_err("corrupt");
+        assert_eq!(error.code, ErrorCode::Serialization);
+    }
+}
