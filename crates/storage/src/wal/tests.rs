@@ -970,9 +970,28 @@ fn a_panicking_on_durable_callback_does_not_stop_the_writer() {
 #[test]
 fn a_failed_write_is_rolled_back_and_later_appends_work() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let opts = options(tmp.path(), DEFAULT_SEGMENT_BYTES);
-    let (wal, _) = open_collect(&opts, 1);
+    failed_write_case(
+        &options(&tmp.path().join("growing"), DEFAULT_SEGMENT_BYTES),
+        false,
+    );
+    let preallocating = WalOptions {
+        dir: tmp.path().join("preallocated"),
+        fsync: FsyncPolicy::Interval(Duration::from_secs(3600)),
+        segment_bytes: 64 * 1024,
+    };
+    failed_write_case(&preallocating, true);
+}
+
+fn failed_write_case(opts: &WalOptions, preallocated: bool) {
+    let (wal, _) = open_collect(opts, 1);
+    if preallocated {
+        wait_for_spare(&wal);
+    }
     append_n(&wal, 1, 3);
+    if preallocated {
+        let active = segment_files(&opts.dir).last().cloned().expect("active");
+        assert_eq!(file_len(&active), 64 * 1024);
+    }
     wal.inner
         .shared
         .faults
@@ -989,8 +1008,18 @@ fn a_failed_write_is_rolled_back_and_later_appends_work() {
     assert!(!wal.is_failed());
     assert_eq!(wal.last_lsn(), 3);
     assert_eq!(append_n(&wal, 4, 2), vec![4, 5]);
+    if preallocated {
+        // Let the preallocator finish its next spare before counting.
+        wait_for_spare(&wal);
+    }
+    let on_disk: u64 = segment_files(&opts.dir)
+        .iter()
+        .chain(spare_files(&opts.dir).iter())
+        .map(|p| file_len(p))
+        .sum();
+    assert_eq!(wal.disk_bytes(), on_disk);
     wal.close().expect("close");
-    assert_eq!(reopen_collect(&opts, 1), expected(1..=5));
+    assert_eq!(reopen_collect(opts, 1), expected(1..=5));
 }
 
 #[test]

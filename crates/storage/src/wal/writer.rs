@@ -311,11 +311,22 @@ impl Writer {
 
     /// After a failed write, cuts the segment back so no partial group sits
     /// in front of later records. If even that fails the log is unusable.
+    ///
+    /// Truncating (rather than zeroing) also drops any preallocated space:
+    /// the failed group's records reuse no bytes, so none of them can ever be
+    /// read back after the retried LSNs.
     fn undo_partial_write(&mut self, good_len: u64) {
         if let Err(e) = self.active.file.set_len(good_len) {
             error!(segment_lsn = self.active.first_lsn, error = %e, "cannot truncate a failed wal write; refusing further appends");
             self.shared.failed.store(true, Ordering::Release);
+            return;
         }
+        if self.active.file_len > good_len {
+            let dropped = self.active.file_len - good_len;
+            self.shared.disk_bytes.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        self.active.file_len = good_len;
+        self.active.preallocated = false;
     }
 
     fn shrink_buffer(&mut self) {
