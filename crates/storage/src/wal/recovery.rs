@@ -79,6 +79,9 @@ struct Scan {
     records: u64,
     last_lsn: Option<Lsn>,
     stop: Stop,
+    /// The segment header is damaged but non-zero bytes follow it, so the
+    /// file may hold records nobody can read any more.
+    data_behind_bad_header: bool,
 }
 
 /// Lists, verifies, replays and repairs the segments in `dir`.
@@ -158,12 +161,29 @@ pub(crate) fn recover(
 
         if is_last {
             if scan.records == 0 {
-                // Nothing intact: a crash right after creating it, or garbage.
-                remove_file_if_exists(&path)?;
+                // Nothing intact: normally a crash right after creating it
+                // (short or all-zero header). A damaged header in front of
+                // data may hide records: keep the file for inspection.
+                if scan.data_behind_bad_header {
+                    let quarantine = path.with_extension("wal.corrupt");
+                    error!(
+                        segment = %path.display(), moved_to = %quarantine.display(),
+                        "the last wal segment has a damaged header; moving it aside"
+                    );
+                    fs::rename(&path, &quarantine).map_err(|e| {
+                        WalError::io(format!("moving aside `{}`", path.display()), e)
+                    })?;
+                    // It can hold at most one record per header's worth of
+                    // bytes: skip past all LSNs it might have used.
+                    let most_records = scan.file_len / RECORD_HEADER_LEN as u64;
+                    removed_last = Some(first_lsn.saturating_add(most_records));
+                } else {
+                    remove_file_if_exists(&path)?;
+                    removed_last = Some(first_lsn);
+                }
                 if sync {
                     sync_dir(dir)?;
                 }
-                removed_last = Some(first_lsn);
                 segments.remove(index);
                 break;
             }
@@ -277,10 +297,15 @@ fn scan_segment(
         records: 0,
         last_lsn: None,
         stop: Stop::Clean,
+        data_behind_bad_header: false,
     };
 
     let mut segment_header = [0u8; SEGMENT_HEADER_LEN];
     let header_read = read_full(&mut reader, &mut segment_header).map_err(read_error)?;
+    if segment_header.iter().all(|&b| b == 0) {
+        scan.stop = Stop::Zeroes { offset: 0 };
+        return Ok(scan);
+    }
     if header_read < SEGMENT_HEADER_LEN {
         scan.stop = Stop::Damaged {
             offset: 0,
@@ -295,10 +320,12 @@ fn scan_segment(
                 offset: 0,
                 reason: "segment header lsn does not match the file name",
             };
+            scan.data_behind_bad_header = non_zero_bytes_follow(&mut reader).map_err(read_error)?;
             return Ok(scan);
         }
         Err(SegmentHeaderError::Corrupt(reason)) => {
             scan.stop = Stop::Damaged { offset: 0, reason };
+            scan.data_behind_bad_header = non_zero_bytes_follow(&mut reader).map_err(read_error)?;
             return Ok(scan);
         }
         Err(SegmentHeaderError::UnsupportedVersion(version)) => {
@@ -379,6 +406,13 @@ fn scan_segment(
         expected_lsn = header.lsn.saturating_add(1);
     }
     Ok(scan)
+}
+
+/// Whether the next record header's worth of bytes holds anything but zeros.
+fn non_zero_bytes_follow(reader: &mut impl Read) -> io::Result<bool> {
+    let mut first_record_header = [0u8; RECORD_HEADER_LEN];
+    read_full(reader, &mut first_record_header)?;
+    Ok(first_record_header.iter().any(|&b| b != 0))
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

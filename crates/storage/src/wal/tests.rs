@@ -666,6 +666,53 @@ fn destroyed_header_of_an_older_segment_skips_that_segment() {
 }
 
 #[test]
+fn damaged_header_of_the_last_segment_moves_it_aside_and_skips_its_lsns() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let opts = options(tmp.path(), 1024);
+    let (wal, _) = open_collect(&opts, 1);
+    append_n(&wal, 1, 30);
+    wal.close().expect("close");
+    let files = segment_files(tmp.path());
+    let first_lsns = segment_first_lsns(tmp.path());
+    let last = files.last().expect("last");
+    let last_first_lsn = *first_lsns.last().expect("last");
+    let mut bytes = fs::read(last).expect("read");
+    bytes[0] ^= 0xFF;
+    fs::write(last, &bytes).expect("write");
+
+    let (wal, records) = open_collect(&opts, 1);
+    assert_eq!(records, expected(1..=last_first_lsn - 1));
+    let quarantined = last.with_extension("wal.corrupt");
+    assert_eq!(fs::read(&quarantined).expect("kept for inspection"), bytes);
+    let lsn = wal
+        .append_blocking(b"after".to_vec(), |_| {})
+        .expect("append");
+    assert!(
+        lsn > 30,
+        "lsn {lsn} may have been used by a record in the damaged segment"
+    );
+    wal.close().expect("close");
+}
+
+#[test]
+fn all_zero_last_segment_from_a_crash_during_preallocated_rotation_is_deleted() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let opts = options(tmp.path(), DEFAULT_SEGMENT_BYTES);
+    let (wal, _) = open_collect(&opts, 1);
+    append_n(&wal, 1, 3);
+    wal.close().expect("close");
+    // The spare was renamed but its header never reached the disk.
+    let renamed_spare = tmp.path().join(format::segment_file_name(4));
+    fs::write(&renamed_spare, vec![0u8; 64 * 1024]).expect("write");
+    let (wal, records) = open_collect(&opts, 1);
+    assert_eq!(records, expected(1..=3));
+    assert!(!renamed_spare.with_extension("wal.corrupt").exists());
+    assert_eq!(wal.append_blocking(payload(4), |_| {}).expect("append"), 4);
+    wal.close().expect("close");
+    assert_eq!(reopen_collect(&opts, 1), expected(1..=4));
+}
+
+#[test]
 fn a_newer_format_version_is_an_error_not_data_loss() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let opts = options(tmp.path(), DEFAULT_SEGMENT_BYTES);
