@@ -126,5 +126,5 @@ def test_cli_get_log_events_tokens_and_sequence_token(aws, logs, name):
                     "--start-from-head", "--limit", "1")
     assert [e["message"] for e in head["events"]] == ["one"]
     nxt = aws.json("logs", "get-log-events", "--log-group-name", name, "--log-stream-name", "s",
-                   "--next-token", head["nextForwardToken"], "--limit", "1")
+                   "--next-token", head["nextForwardToken"], "--start-from-head", "--limit", "1")
     assert [e["message"] for e in nxt["events"]] == ["two"]

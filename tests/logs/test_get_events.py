@@ -4,7 +4,8 @@ backward tokens, the 1 MB response cap."""
 import pytest
 
 from harness import REGION
-from support import DAY, EVENT_OVERHEAD, MAX_BATCH_BYTES, client_error, create_group, create_stream, now_ms, put
+from support import (DAY, EVENT_OVERHEAD, MAX_BATCH_BYTES, client_error, create_group, create_stream, filter_all,
+                     now_ms, put)
 
 ACCOUNT = "000000000000"
 
@@ -77,7 +78,9 @@ def test_walking_forward_from_the_head_reaches_every_event_once(logs, ten, limit
     seen = messages(page)
     token = page["nextForwardToken"]
     while True:
-        page = get(logs, ten, limit=limit, nextToken=token)
+        # AWS: "If you are using a previous nextForwardToken value as the
+        # nextToken in this operation, you must specify true for startFromHead."
+        page = get(logs, ten, limit=limit, nextToken=token, startFromHead=True)
         seen += messages(page)
         if page["nextForwardToken"] == token:
             assert page["events"] == []
@@ -85,7 +88,7 @@ def test_walking_forward_from_the_head_reaches_every_event_once(logs, ten, limit
         token = page["nextForwardToken"]
     assert seen == [f"m{i}" for i in range(10)]
     # At the end, the same token keeps coming back.
-    assert get(logs, ten, limit=limit, nextToken=token)["nextForwardToken"] == token
+    assert get(logs, ten, limit=limit, nextToken=token, startFromHead=True)["nextForwardToken"] == token
 
 
 @pytest.mark.parametrize("limit", [1, 3, 4, 10])
@@ -108,11 +111,11 @@ def test_walking_backward_from_the_tail_reaches_every_event_once(logs, ten, limi
 
 def test_tokens_turn_around(logs, ten):
     first = get(logs, ten, limit=3, startFromHead=True)
-    second = get(logs, ten, limit=3, nextToken=first["nextForwardToken"])
+    second = get(logs, ten, limit=3, nextToken=first["nextForwardToken"], startFromHead=True)
     assert messages(second) == ["m3", "m4", "m5"]
     back = get(logs, ten, limit=3, nextToken=second["nextBackwardToken"])
     assert messages(back) == ["m0", "m1", "m2"]
-    forward_again = get(logs, ten, limit=3, nextToken=back["nextForwardToken"])
+    forward_again = get(logs, ten, limit=3, nextToken=back["nextForwardToken"], startFromHead=True)
     assert messages(forward_again) == ["m3", "m4", "m5"]
 
 
@@ -121,7 +124,8 @@ def test_before_the_head_there_is_nothing(logs, ten):
     before = get(logs, ten, limit=3, nextToken=first["nextBackwardToken"])
     assert before["events"] == []
     assert before["nextBackwardToken"] == first["nextBackwardToken"]
-    assert messages(get(logs, ten, limit=3, nextToken=before["nextForwardToken"])) == ["m0", "m1", "m2"]
+    assert messages(get(logs, ten, limit=3, nextToken=before["nextForwardToken"], startFromHead=True)) == [
+        "m0", "m1", "m2"]
 
 
 def test_tailing_with_the_forward_token_sees_new_events(logs):
@@ -131,10 +135,10 @@ def test_tailing_with_the_forward_token_sees_new_events(logs):
     put(logs, group, stream, [(now - 10, "old")])
     page = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
     token = page["nextForwardToken"]
-    idle = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token)
+    idle = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token, startFromHead=True)
     assert idle["events"] == [] and idle["nextForwardToken"] == token
     put(logs, group, stream, [(now, "new-1"), (now + 1, "new-2")])
-    page = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token)
+    page = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token, startFromHead=True)
     assert messages(page) == ["new-1", "new-2"]
 
 
@@ -143,10 +147,12 @@ def test_empty_stream(logs):
     stream = create_stream(logs, group)
     page = logs.get_log_events(logGroupName=group, logStreamName=stream)
     assert page["events"] == []
-    again = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=page["nextForwardToken"])
+    again = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=page["nextForwardToken"],
+                                startFromHead=True)
     assert again["events"] == [] and again["nextForwardToken"] == page["nextForwardToken"]
     put(logs, group, stream, [(now_ms(), "first ever")])
-    later = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=page["nextForwardToken"])
+    later = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=page["nextForwardToken"],
+                                startFromHead=True)
     assert messages(later) == ["first ever"]
 
 
@@ -177,7 +183,8 @@ def test_default_page_holds_ten_thousand_events(logs):
     head = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
     assert len(head["events"]) == 10_000
     assert head["events"][0]["message"] == "first"
-    rest = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=head["nextForwardToken"])
+    rest = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=head["nextForwardToken"],
+                               startFromHead=True)
     assert messages(rest) == ["e9999"]
 
 
@@ -208,7 +215,7 @@ class TestResponseCap:
             sizes.append(len(page["events"]))
             seen += messages(page)
             token = page["nextForwardToken"]
-            page = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token)
+            page = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token, startFromHead=True)
             if page["nextForwardToken"] == token:
                 break
         assert seen == expected
@@ -223,6 +230,27 @@ class TestResponseCap:
         assert messages(page) == expected[-10:]
         previous = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=page["nextBackwardToken"])
         assert messages(previous) == expected[10:20]
+
+    def test_an_event_of_the_largest_size_comes_back_alone(self, logs):
+        group = create_group(logs)
+        stream = create_stream(logs, group)
+        now = now_ms()
+        largest = "ß" * ((MAX_BATCH_BYTES - EVENT_OVERHEAD) // 2)
+        put(logs, group, stream, [(now - 2, "small before")])
+        put(logs, group, stream, [(now - 1, largest)])
+        put(logs, group, stream, [(now, "small after")])
+        seen, token = [], None
+        for _ in range(10):
+            page = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True,
+                                       **({"nextToken": token} if token else {}))
+            assert self.cost(page) <= MAX_BATCH_BYTES
+            seen += messages(page)
+            if page["nextForwardToken"] == token:
+                break
+            token = page["nextForwardToken"]
+        assert seen == ["small before", largest, "small after"]
+        filtered, _ = filter_all(logs, logGroupName=group)
+        assert [e["message"] for e in filtered] == ["small before", largest, "small after"]
 
     def test_limit_below_the_cap_wins(self, logs, big):
         group, stream, expected = big

@@ -110,6 +110,14 @@ def test_delete_log_group_removes_it_with_its_streams_and_events(logs, name):
     assert logs.filter_log_events(logGroupName=name)["events"] == []
 
 
+def test_deletion_protection_keeps_the_group(logs, name):
+    logs.create_log_group(logGroupName=name, deletionProtectionEnabled=True)
+    assert describe_one(logs, name)["deletionProtectionEnabled"] is True
+    code, _, status = client_error(logs.delete_log_group, logGroupName=name)
+    assert (code, status) == ("ValidationException", 400)
+    assert describe_one(logs, name)["logGroupName"] == name
+
+
 def test_delete_missing_log_group(logs, name):
     assert client_error(logs.delete_log_group, logGroupName=name) == (
         "ResourceNotFoundException", "The specified log group does not exist.", 400)

@@ -98,7 +98,8 @@ def test_paging_tokens_keep_working_across_a_restart(restartable):
     restartable.start()
     logs = make_client(restartable, "logs")
 
-    forward = logs.get_log_events(logGroupName=group, logStreamName="a", nextToken=head["nextForwardToken"], limit=4)
+    forward = logs.get_log_events(logGroupName=group, logStreamName="a", nextToken=head["nextForwardToken"], limit=4,
+                             startFromHead=True)
     assert [e["message"] for e in forward["events"]] == ["a4", "a5", "a6", "a7"]
     backward = logs.get_log_events(logGroupName=group, logStreamName="a", nextToken=tail["nextBackwardToken"],
                                    limit=4)
