@@ -311,3 +311,23 @@ class TestErrors:
         old = now_ms() - 13 * DAY
         put(logs, group, stream, [(old, "two weeks ago, almost")])
         assert messages(logs.get_log_events(logGroupName=group, logStreamName=stream)) == ["two weeks ago, almost"]
+
+
+def test_same_timestamp_events_page_backward_without_loss_or_repeat(logs):
+    group = create_group(logs)
+    stream = create_stream(logs, group)
+    now = now_ms()
+    put(logs, group, stream, [(now, f"a{index:02}") for index in range(30)])
+    put(logs, group, stream, [(now, f"b{index:02}") for index in range(30)])
+    expected = [f"a{i:02}" for i in range(30)] + [f"b{i:02}" for i in range(30)]
+    for limit in (1, 7, 29):
+        page = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=limit)
+        pages = [messages(page)]
+        token = page["nextBackwardToken"]
+        while True:
+            page = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=limit, nextToken=token)
+            if page["nextBackwardToken"] == token:
+                break
+            pages.append(messages(page))
+            token = page["nextBackwardToken"]
+        assert [m for page in reversed(pages) for m in page] == expected, limit

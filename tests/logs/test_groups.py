@@ -253,3 +253,16 @@ def test_stored_bytes_grow_after_events(logs, name):
     assert describe_one(logs, name)["storedBytes"] == 0
     put(logs, name, stream, [(now_ms(), "x" * 2000)])
     assert describe_one(logs, name)["storedBytes"] > 0
+
+
+def test_paging_survives_changes_between_pages(logs):
+    prefix = f"/argus-test/changing-{uuid.uuid4().hex[:8]}"
+    for letter in "abcd":
+        logs.create_log_group(logGroupName=f"{prefix}/{letter}")
+    first = logs.describe_log_groups(logGroupNamePrefix=prefix, limit=2)
+    assert names(first) == [f"{prefix}/a", f"{prefix}/b"]
+    # The page's last group disappears, a new one appears after it.
+    logs.delete_log_group(logGroupName=f"{prefix}/b")
+    logs.create_log_group(logGroupName=f"{prefix}/bb")
+    rest = logs.describe_log_groups(logGroupNamePrefix=prefix, nextToken=first["nextToken"])
+    assert names(rest) == [f"{prefix}/bb", f"{prefix}/c", f"{prefix}/d"]

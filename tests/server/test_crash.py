@@ -193,3 +193,53 @@ def test_a_torn_wal_tail_is_truncated_and_acknowledged_events_survive(server_fac
     logs = make_client(server, "logs")
     messages = [e["message"] for e in all_forward(logs, group, "s")]
     assert messages[-1] == "after repair" and len(messages) == 51
+
+
+def test_deleted_streams_and_groups_stay_deleted_after_a_crash(server_factory):
+    """WAL replay must not bring back the events of a stream or group
+    deleted (and recreated under the same name) before the crash."""
+    server = server_factory()
+    logs = make_client(server, "logs")
+    group, other = unique("/crash-del"), unique("/crash-del")
+    for name, stream in ((group, "x"), (other, "y")):
+        logs.create_log_group(logGroupName=name)
+        logs.create_log_stream(logGroupName=name, logStreamName=stream)
+    now = now_ms()
+    put(logs, group, "x", [(now, "old x")])
+    put(logs, other, "y", [(now, "old y")])
+    logs.delete_log_stream(logGroupName=group, logStreamName="x")
+    logs.create_log_stream(logGroupName=group, logStreamName="x")
+    logs.delete_log_group(logGroupName=other)
+    logs.create_log_group(logGroupName=other)
+    logs.create_log_stream(logGroupName=other, logStreamName="y")
+    put(logs, group, "x", [(now, "new x")])
+    server.kill()
+    server.start()
+    logs = make_client(server, "logs")
+    assert [e["message"] for e in all_forward(logs, group, "x")] == ["new x"]
+    assert all_forward(logs, other, "y") == []
+    assert [e["message"] for e in logs.filter_log_events(logGroupName=other)["events"]] == []
+    assert "firstEventTimestamp" not in logs.describe_log_streams(logGroupName=other)["logStreams"][0]
+
+
+def test_crash_after_a_graceful_restart_replays_only_what_is_not_stored_yet(server_factory):
+    server = server_factory()
+    logs = make_client(server, "logs")
+    group = unique("/crash-mix")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = now_ms()
+    put(logs, group, "s", [(now - 100 + i, f"before-stop-{i}") for i in range(50)])
+    assert server.stop() == 0
+    server.start()
+    logs = make_client(server, "logs")
+    put(logs, group, "s", [(now - 75 + i, f"after-start-{i}") for i in range(50)])
+    server.kill()
+    server.start()
+    logs = make_client(server, "logs")
+    messages = [e["message"] for e in all_forward(logs, group, "s")]
+    assert sorted(messages) == sorted([f"before-stop-{i}" for i in range(50)] + [f"after-start-{i}" for i in range(50)])
+    timestamps = [e["timestamp"] for e in all_forward(logs, group, "s")]
+    assert timestamps == sorted(timestamps)
+    [info] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert (info["firstEventTimestamp"], info["lastEventTimestamp"]) == (now - 100, now - 26)

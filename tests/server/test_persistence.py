@@ -146,3 +146,26 @@ def test_restarts_in_a_row_never_duplicate_or_lose_events(restartable):
     messages = [e["message"] for e in all_forward(logs, group, "s")]
     assert messages.index("in between") == 100
     assert len(messages) == 301
+
+
+def test_sigterm_under_load_exits_0_and_keeps_every_acknowledged_event(server_factory):
+    """SIGTERM while writers stream PutLogEvents: in-flight requests finish,
+    the process exits 0, and after a restart every acknowledged event is
+    there exactly once."""
+    from test_crash import ACKED_BATCHES_BEFORE_KILL, STREAMS, Writers, check_exactly_once, stored_ids
+    from support import HOUR
+
+    server = server_factory()
+    logs = make_client(server, "logs")
+    group = unique("/sigterm-load")
+    logs.create_log_group(logGroupName=group)
+    for stream in STREAMS:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    writers = Writers(server, group, base_ts=now_ms() - 2 * HOUR)
+    writers.start()
+    writers.wait_for(ACKED_BATCHES_BEFORE_KILL)
+    assert server.stop() == 0
+    writers.join()
+    server.start()
+    logs = make_client(server, "logs")
+    check_exactly_once(stored_ids(logs, group), writers)
