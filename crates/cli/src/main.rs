@@ -1,9 +1,11 @@
 //! The `argus` command: `argus serve` runs the server; `argus credentials`
-//! prints the root credentials kept in the data dir.
+//! prints the root credentials kept in the data dir; `argus bench` runs the
+//! benchmarks (see `bench/`).
 //!
 //! Settings come from flags, then `ARGUS_*` environment variables, then the
 //! TOML file named by `--config`, then defaults.
 
+mod bench;
 mod config;
 
 use std::path::PathBuf;
@@ -32,6 +34,11 @@ enum Command {
         #[arg(long, env = "ARGUS_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Benchmarks: drive a spawned (or running) server and report throughput, latency and memory.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", credentials.export_block());
             Ok(())
         }
+        Command::Bench { command } => bench::run(command),
     }
 }
 

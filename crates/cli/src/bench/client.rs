@@ -1,0 +1,210 @@
+//! A minimal awsJson1.1 client for the benchmarks: one HTTP/1.1 keep-alive
+//! connection (hyper's connection-level API, so N clients are exactly N TCP
+//! connections) that sends SigV4-signed `POST /` requests.
+//!
+//! It speaks plain `http://` only: the benchmarks measure the server on
+//! loopback, not TLS.
+
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http::{Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::sign::{Credentials, Signer, sha256_hex};
+
+pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// Where requests go: `host:port` to connect to, and the `Host` header
+/// (what the signature covers).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub connect_to: String,
+    pub host_header: String,
+}
+
+impl Endpoint {
+    /// Parses `http://host:port` (a path other than `/` is refused).
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let uri: Uri = url
+            .parse()
+            .with_context(|| format!("invalid endpoint URL `{url}`"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(other) => bail!("endpoint `{url}`: only http:// is supported, not {other}://"),
+            None => bail!("endpoint `{url}` needs a scheme, e.g. http://127.0.0.1:4566"),
+        }
+        if !matches!(uri.path(), "" | "/") {
+            bail!("endpoint `{url}` must not have a path");
+        }
+        let Some(host) = uri.host() else {
+            bail!("endpoint `{url}` has no host");
+        };
+        let port = uri.port_u16().unwrap_or(80);
+        // botocore signs `host` without the port when it is the scheme's default.
+        let host_header = if port == 80 {
+            host.to_owned()
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Self {
+            connect_to: format!("{host}:{port}"),
+            host_header,
+        })
+    }
+}
+
+/// The outcome of one request.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// `status` plus the start of the body, for error messages.
+    pub fn describe(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let snippet: String = text.chars().take(300).collect();
+        format!("HTTP {}: {snippet}", self.status.as_u16())
+    }
+}
+
+/// One keep-alive connection and its signer. A server that closes the
+/// connection after a response (moto's development server answers
+/// HTTP/1.0-style) gets a new one before the next request, and the
+/// reconnections are counted.
+pub struct Connection {
+    endpoint: Endpoint,
+    signer: Signer,
+    sender: SendRequest<Full<Bytes>>,
+    pub reconnects: u64,
+}
+
+impl Connection {
+    pub async fn open(endpoint: &Endpoint, credentials: &Credentials) -> anyhow::Result<Self> {
+        let sender = handshake(endpoint).await?;
+        Ok(Self {
+            endpoint: endpoint.clone(),
+            signer: Signer::new(credentials.clone()),
+            sender,
+            reconnects: 0,
+        })
+    }
+
+    /// Replaces a connection the server closed or that failed.
+    pub async fn reopen(&mut self) -> anyhow::Result<()> {
+        self.sender = handshake(&self.endpoint).await?;
+        self.reconnects += 1;
+        Ok(())
+    }
+
+    /// Sends a CloudWatch Logs operation with a body whose hash is known.
+    pub async fn call_prehashed(
+        &mut self,
+        operation: &str,
+        body: Bytes,
+        payload_sha256: &str,
+    ) -> anyhow::Result<Reply> {
+        let target = format!("{LOGS_TARGET_PREFIX}.{operation}");
+        let signature = self.signer.sign(
+            SystemTime::now(),
+            &self.endpoint.host_header,
+            CONTENT_TYPE,
+            &target,
+            payload_sha256,
+        );
+        let request = Request::post("/")
+            .header(http::header::HOST, &self.endpoint.host_header)
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header("x-amz-target", target)
+            .header("x-amz-date", signature.amz_date)
+            .header(http::header::AUTHORIZATION, signature.authorization)
+            .body(Full::new(body))
+            .context("building the request")?;
+        // Nothing was sent on a connection that is no longer ready, so
+        // sending on a new one is safe.
+        if self.sender.ready().await.is_err() {
+            self.reopen().await?;
+            self.sender.ready().await.context("new connection closed")?;
+        }
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .context("sending the request")?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .context("reading the response")?
+            .to_bytes();
+        Ok(Reply { status, body })
+    }
+
+    /// Sends a CloudWatch Logs operation with a JSON body.
+    pub async fn call(
+        &mut self,
+        operation: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<Reply> {
+        let body = Bytes::from(serde_json::to_vec(body)?);
+        let payload_sha256 = sha256_hex(&body);
+        self.call_prehashed(operation, body, &payload_sha256).await
+    }
+}
+
+async fn handshake(endpoint: &Endpoint) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    let stream = TcpStream::connect(&endpoint.connect_to)
+        .await
+        .with_context(|| format!("connecting to {}", endpoint.connect_to))?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP/1.1 handshake")?;
+    tokio::spawn(async move {
+        // The connection ends when the server closes it or the sender is
+        // dropped; a failure shows up as an error on the next request.
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// `GET path` on a fresh connection, for the readiness probe; the status only.
+pub async fn get_status(endpoint: &Endpoint, path: &str) -> anyhow::Result<StatusCode> {
+    let mut sender = handshake(endpoint).await?;
+    let request = Request::get(path)
+        .header(http::header::HOST, &endpoint.host_header)
+        .body(Full::new(Bytes::new()))
+        .context("building the request")?;
+    let response = sender.send_request(request).await?;
+    Ok(response.status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_keeps_a_non_default_port_in_the_host_header() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:5000").expect("valid endpoint");
+        assert_eq!(endpoint.connect_to, "127.0.0.1:5000");
+        assert_eq!(endpoint.host_header, "127.0.0.1:5000");
+        let endpoint = Endpoint::parse("http://localhost/").expect("valid endpoint");
+        assert_eq!(endpoint.host_header, "localhost");
+        assert_eq!(endpoint.connect_to, "localhost:80");
+    }
+
+    #[test]
+    fn endpoint_refuses_https_and_paths() {
+        assert!(Endpoint::parse("https://logs.example.com").is_err());
+        assert!(Endpoint::parse("http://127.0.0.1:4566/logs").is_err());
+        assert!(Endpoint::parse("127.0.0.1:4566").is_err());
+    }
+}
