@@ -169,3 +169,75 @@ def test_sigterm_under_load_exits_0_and_keeps_every_acknowledged_event(server_fa
     server.start()
     logs = make_client(server, "logs")
     check_exactly_once(stored_ids(logs, group), writers)
+
+
+def test_events_flushed_to_segment_files_while_serving(server_factory):
+    """Past 64 MiB a group's events are flushed to columnar segment files
+    while the server runs; reads merge those files with newer in-memory
+    events, a crash replays only what was not flushed, and storedBytes is
+    what is on disk."""
+    import collections
+    import concurrent.futures
+    import time
+
+    server = server_factory()
+    logs = make_client(server, "logs")
+    group = unique("/flush")
+    logs.create_log_group(logGroupName=group)
+    for stream in ("a", "b"):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    base = now_ms() - 3 * 3_600_000
+    expected = collections.Counter()
+
+    def event(tag, writer, batch, index):
+        # Batches of different writers, and of both rounds, interleave in time.
+        return (base + batch * 4_000 + writer * 1_000 + index, f"{tag}-w{writer}-b{batch}-e{index} " + "z" * 1000)
+
+    def write(tag, writer, batches):
+        client = make_client(server, "logs")
+        for batch in batches:
+            put(client, group, "ab"[writer % 2], [event(tag, writer, batch, i) for i in range(1000)])
+
+    def round_(tag, batches):
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda writer: write(tag, writer, batches), range(4)))
+        for writer in range(4):
+            for batch in batches:
+                for i in range(1000):
+                    expected[("ab"[writer % 2], event(tag, writer, batch, i)[1].split(" ")[0])] += 1
+
+    round_("first", range(18))  # 72 MB
+    segments = lambda: list((server.data_dir / "objects").rglob("*.parquet"))  # noqa: E731
+    deadline = time.monotonic() + 60
+    while not segments():
+        assert time.monotonic() < deadline, "no segment file after 72 MB"
+        time.sleep(0.05)
+    round_("late", [3, 11, 17])  # in memory, at the same times as flushed events
+
+    def check_spot(logs):
+        matched, _ = filter_all(logs, logGroupName=group, filterPattern='"-b11-e999 "', limit=3)
+        assert sorted(e["message"].split(" ")[0] for e in matched) == sorted(
+            f"{tag}-w{w}-b11-e999" for tag in ("first", "late") for w in range(4))
+
+    def check_all(logs):
+        for stream in "ab":
+            events = all_forward(logs, group, stream)
+            timestamps = [e["timestamp"] for e in events]
+            assert timestamps == sorted(timestamps)
+            found = collections.Counter((stream, e["message"].split(" ")[0]) for e in events)
+            assert found == {key: n for key, n in expected.items() if key[0] == stream}
+        check_spot(logs)
+
+    check_all(logs)
+    server.kill()
+    server.start()
+    logs = make_client(server, "logs")
+    check_all(logs)
+    assert server.stop() == 0
+    server.start()
+    logs = make_client(server, "logs")
+    check_spot(logs)
+    on_disk = sum(path.stat().st_size for path in segments())
+    [info] = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert info["storedBytes"] == on_disk, (info["storedBytes"], on_disk)
+    assert on_disk < 84 * 1_000_000 // 10, "1000 repeated bytes per event should compress"

@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -247,7 +248,9 @@ def test_health_and_api_while_recovering_are_503_never_500(server_factory):
     server.start(wait=False)
     raw = RawClient(server)
     seen = set()
+    deadline = time.monotonic() + 60
     while True:
+        assert time.monotonic() < deadline, "not ready after 60 s"
         status, body = server.health()
         if status is None:
             assert server.alive(), server.log()
