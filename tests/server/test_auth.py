@@ -6,8 +6,13 @@ import datetime
 import subprocess
 
 import pytest
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from conftest import AwsCli, make_client
+from harness import ACCESS_KEY, SECRET_KEY
 from support import RawClient, client_error, unique, utc_now
 
 SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
@@ -77,12 +82,6 @@ class TestHeaderForm:
     def test_signed_header_changed_after_signing(self, server, raw):
         response = raw.signed("DescribeLogGroups", {})
         assert response.status == 200
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-        from harness import ACCESS_KEY, SECRET_KEY
-        import requests
-
         request = AWSRequest(method="POST", url=server.endpoint + "/", data=b"{}",
                              headers={"Content-Type": "application/x-amz-json-1.1",
                                       "X-Amz-Target": "Logs_20140328.DescribeLogGroups"})

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from conftest import make_client
-from support import (JSON_CONTENT_TYPE, RawClient, create_group, now_ms, parse_raw_response, raw_http, unique)
+from harness import ArgusServer
+from support import (JSON_CONTENT_TYPE, RawClient, client_error, create_group, now_ms, parse_raw_response, raw_http,
+                     unique)
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
@@ -187,8 +189,6 @@ class TestBodySizeCap:
 
 @pytest.fixture(scope="module")
 def small_cap(request):
-    from harness import ArgusServer
-
     server = ArgusServer(extra_args=["--max-body-bytes", "1024"]).start()
     request.addfinalizer(server.close)
     return server
@@ -219,8 +219,6 @@ class TestSmallCap:
         logs = make_client(small_cap, "logs")
         group = create_group(logs)
         logs.create_log_stream(logGroupName=group, logStreamName="s")
-        from support import client_error
-
         code, _, status = client_error(logs.put_log_events, logGroupName=group, logStreamName="s",
                                        logEvents=[{"timestamp": now_ms(), "message": "m" * 2000}])
         assert (code, status) == ("RequestEntityTooLargeException", 413)

@@ -2,10 +2,15 @@
 again on the same data dir): groups and their settings, streams and their
 statistics, tags, retention, events, deletions — and paging tokens."""
 
+import collections
+import concurrent.futures
+import time
+
 import pytest
 
 from conftest import make_client
-from support import all_forward, filter_all, now_ms, put, unique
+from support import HOUR, all_forward, filter_all, now_ms, put, unique
+from writers import ACKED_BATCHES_BEFORE_KILL, STREAMS, Writers, check_exactly_once, stored_ids
 
 KMS = "arn:aws:kms:us-east-1:000000000000:key/persisted"
 
@@ -152,9 +157,6 @@ def test_sigterm_under_load_exits_0_and_keeps_every_acknowledged_event(server_fa
     """SIGTERM while writers stream PutLogEvents: in-flight requests finish,
     the process exits 0, and after a restart every acknowledged event is
     there exactly once."""
-    from test_crash import ACKED_BATCHES_BEFORE_KILL, STREAMS, Writers, check_exactly_once, stored_ids
-    from support import HOUR
-
     server = server_factory()
     logs = make_client(server, "logs")
     group = unique("/sigterm-load")
@@ -176,10 +178,6 @@ def test_events_flushed_to_segment_files_while_serving(server_factory):
     while the server runs; reads merge those files with newer in-memory
     events, a crash replays only what was not flushed, and storedBytes is
     what is on disk."""
-    import collections
-    import concurrent.futures
-    import time
-
     server = server_factory()
     logs = make_client(server, "logs")
     group = unique("/flush")

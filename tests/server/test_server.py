@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from conftest import make_client
-from harness import ACCESS_KEY, SECRET_KEY, ArgusServer, binary, free_port
+from harness import ACCESS_KEY, SECRET_KEY, binary, free_port
 from support import client_error, now_ms, unique
 
 
