@@ -49,10 +49,18 @@ def raw(server):
     return RawClient(server)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def server_factory():
+def server_factory(request):
     """Starts extra servers for one test (custom flags, environment, data
-    dirs); all are killed and cleaned up afterwards."""
+    dirs); all are killed and cleaned up afterwards. When the test fails,
+    their logs are printed (shown under "Captured stdout teardown")."""
     started = []
 
     def start(*extra_args, start=True, **options):
@@ -61,7 +69,10 @@ def server_factory():
         return server.start() if start else server
 
     yield start
+    report = getattr(request.node, "report_call", None)
     for server in started:
+        if report is not None and report.failed:
+            print(f"--- argus log ({server.data_dir}) ---\n{server.log()[-8000:]}")
         server.close()
 
 

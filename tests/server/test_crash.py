@@ -148,3 +148,67 @@ def test_crash_after_a_graceful_restart_replays_only_what_is_not_stored_yet(serv
     assert timestamps == sorted(timestamps)
     [info] = logs.describe_log_streams(logGroupName=group)["logStreams"]
     assert (info["firstEventTimestamp"], info["lastEventTimestamp"]) == (now - 100, now - 26)
+
+
+def records(data: bytes):
+    """(start, end) offsets of each record of a segment (see end_of_records)."""
+    found, offset = [], 24
+    while offset + 16 <= len(data):
+        crc, length, lsn = struct.unpack_from("<IIQ", data, offset)
+        if crc == 0 and length == 0 and lsn == 0:
+            break
+        found.append((offset, offset + 16 + length))
+        offset += 16 + length
+    return found
+
+
+def crash_with_batches(server_factory, name):
+    server = server_factory()
+    logs = make_client(server, "logs")
+    group = unique(name)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = now_ms()
+    for batch in range(5):
+        put(logs, group, "s", [(now - 1000 + batch * 10 + i, f"b{batch}-e{i}") for i in range(10)])
+    server.kill()
+    return server, group, now
+
+
+def test_a_corrupt_last_record_is_cut_and_the_rest_survives(server_factory):
+    server, group, now = crash_with_batches(server_factory, "/corrupt")
+    segment = wal_segments(server.data_dir)[-1]
+    data = bytearray(segment.read_bytes())
+    start, end = records(bytes(data))[-1]
+    data[(start + 16 + end) // 2] ^= 0xFF  # one flipped bit pattern inside the last payload
+    segment.write_bytes(bytes(data))
+
+    server.start()
+    logs = make_client(server, "logs")
+    messages = [e["message"] for e in all_forward(logs, group, "s")]
+    # The damaged record (the last batch) is gone; nothing else is.
+    assert messages == [f"b{batch}-e{i}" for batch in range(4) for i in range(10)]
+    assert "truncating torn or corrupt tail" in server.log()
+    put(logs, group, "s", [(now, "after repair")])
+    server.kill()
+    server.start()
+    logs = make_client(server, "logs")
+    assert [e["message"] for e in all_forward(logs, group, "s")][-1] == "after repair"
+
+
+def test_a_junk_file_named_like_a_segment_does_not_stop_the_server(server_factory):
+    server, group, now = crash_with_batches(server_factory, "/junk")
+    last = wal_segments(server.data_dir)[-1]
+    junk = last.with_name(f"{int(last.stem) + 1_000_000:020}.wal")
+    junk.write_bytes(b"this is not a wal segment" * 100)
+
+    server.start()
+    logs = make_client(server, "logs")
+    assert [e["message"] for e in all_forward(logs, group, "s")] == [
+        f"b{batch}-e{i}" for batch in range(5) for i in range(10)]
+    put(logs, group, "s", [(now, "still writable")])
+    server.kill()
+    server.start()
+    logs = make_client(server, "logs")
+    assert [e["message"] for e in all_forward(logs, group, "s")][-1] == "still writable"
+    assert len(all_forward(logs, group, "s")) == 51
