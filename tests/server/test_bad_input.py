@@ -3,6 +3,7 @@ invalid UTF-8, unknown operations, oversized bodies. Each gets the AWS
 error (`__type` and `x-amzn-ErrorType`, the right HTTP status), never a
 500, and the server keeps serving."""
 
+import collections
 import json
 
 import pytest
@@ -235,3 +236,59 @@ def test_many_bad_requests_in_a_row_leave_the_server_healthy(server, raw, logs):
             assert response.status == 400
     assert RawClient(server).signed("DescribeLogGroups", {"limit": 1}).status == 200
     assert server.health()[0] == 200
+
+
+OPERATIONS = {
+    "CreateLogGroup": ["logGroupName", "kmsKeyId", "tags", "logGroupClass", "deletionProtectionEnabled"],
+    "DeleteLogGroup": ["logGroupName"],
+    "DescribeLogGroups": ["logGroupNamePrefix", "logGroupNamePattern", "nextToken", "limit", "logGroupClass",
+                          "logGroupIdentifiers"],
+    "CreateLogStream": ["logGroupName", "logStreamName"],
+    "DeleteLogStream": ["logGroupName", "logStreamName"],
+    "DescribeLogStreams": ["logGroupName", "logGroupIdentifier", "logStreamNamePrefix", "orderBy", "descending",
+                           "nextToken", "limit"],
+    "PutLogEvents": ["logGroupName", "logStreamName", "logEvents", "sequenceToken"],
+    "GetLogEvents": ["logGroupName", "logGroupIdentifier", "logStreamName", "startTime", "endTime", "nextToken",
+                     "limit", "startFromHead"],
+    "FilterLogEvents": ["logGroupName", "logGroupIdentifier", "logStreamNames", "logStreamNamePrefix", "startTime",
+                        "endTime", "filterPattern", "nextToken", "limit"],
+    "PutRetentionPolicy": ["logGroupName", "retentionInDays"],
+    "DeleteRetentionPolicy": ["logGroupName"],
+    "TagLogGroup": ["logGroupName", "tags"],
+    "UntagLogGroup": ["logGroupName", "tags"],
+    "ListTagsLogGroup": ["logGroupName"],
+    "TagResource": ["resourceArn", "tags"],
+    "UntagResource": ["resourceArn", "tagKeys"],
+    "ListTagsForResource": ["resourceArn"],
+}
+
+
+def test_random_member_values_never_get_a_server_error(server, raw, logs):
+    """A seeded fuzz: every operation with members of every JSON type and
+    awkward values. Every answer is a 200 or a 4xx AWS error with matching
+    __type and x-amzn-ErrorType."""
+    import random
+
+    group = create_group(logs, name=unique("/fuzz"))
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = now_ms()
+    rng = random.Random(20240601)
+    values = [None, True, False, 0, -1, 1, 2 ** 31, -(2 ** 63), 2 ** 64, 1.5, float("1e308"), "", " ", "x" * 600,
+              group, "s", "arn:aws:logs:us-east-1:000000000000:log-group:" + group, "arn:", "arn:aws:logs:::::",
+              "f/" + "9" * 56, "b/" + "0" * 56, "\u0000", "ünï", "😀", "[", '"', "{ $.x = 1 }", "?a -b \"c d\"",
+              [], [group], ["s", "t"], [{"timestamp": now, "message": "m"}], [{"timestamp": "x"}], [None],
+              {}, {"k": "v"}, {"k": 1}, {"": ""}, {"a" * 200: "b"}]
+    statuses = collections.Counter()
+    for _ in range(400):
+        operation = rng.choice(list(OPERATIONS))
+        members = OPERATIONS[operation]
+        body = {member: rng.choice(values) for member in rng.sample(members, rng.randint(0, len(members)))}
+        response = raw.signed(operation, body)
+        statuses[response.status] += 1
+        assert response.status == 200 or 400 <= response.status < 500, (operation, body, response.body[:300])
+        if response.status != 200:
+            error = response.json()
+            assert error["__type"] == response.error_type, (operation, body, error)
+            assert isinstance(error.get("message"), str)
+    assert statuses[200] > 0 and sum(n for status, n in statuses.items() if status != 200) > 0
+    assert server.alive()
