@@ -6,7 +6,8 @@
 //! to segment files in one directory, written by one dedicated thread that
 //! commits appends in groups: one write and one `fdatasync` for everything
 //! queued, so fsyncs per second stay far below appends per second under load
-//! (see `writer.rs`). [`Wal::open`] replays the log and repairs a torn tail
+//! (see `writer.rs`); a background thread preallocates the next segment so
+//! fsyncs need no metadata commit (`prealloc.rs`). [`Wal::open`] replays the log and repairs a torn tail
 //! left by a crash (see `recovery.rs`); the byte layout is in `format.rs`, and
 //! `README.md` beside this file explains the design.
 //!
