@@ -7,9 +7,10 @@
 //! commits appends in groups: one write and one `fdatasync` for everything
 //! queued, so fsyncs per second stay far below appends per second under load
 //! (see `writer.rs`); a background thread preallocates the next segment so
-//! fsyncs need no metadata commit (`prealloc.rs`). [`Wal::open`] replays the log and repairs a torn tail
-//! left by a crash (see `recovery.rs`); the byte layout is in `format.rs`, and
-//! `README.md` beside this file explains the design.
+//! fsyncs need no metadata commit (`prealloc.rs`). [`Wal::open`] replays the
+//! log and repairs a torn tail left by a crash (see `recovery.rs`); the byte
+//! layout is in `format.rs`, and `README.md` beside this file explains the
+//! design.
 //!
 //! The WAL must never acknowledge a record before it is durable per the
 //! [`FsyncPolicy`], never replay a record twice or out of order, never panic
