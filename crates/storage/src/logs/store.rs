@@ -20,10 +20,6 @@ use crate::catalog::{Catalog, CatalogError, GroupRecord, NewGroup, StreamStats, 
 use crate::objects::ObjectStorage;
 use crate::wal::{Wal, WalOptions};
 
-/// Bytes a WAL record takes beyond its payload (header), counted in
-/// `storedBytes` for unflushed events.
-const WAL_RECORD_OVERHEAD: u64 = 20;
-
 /// When memtables are flushed to segment files.
 #[derive(Debug, Clone)]
 pub struct LogStoreOptions {
@@ -577,7 +573,7 @@ impl LogStore {
         let stream = group.streams.read().by_id.get(&stream_id).cloned().ok_or(StoreError::StreamNotFound)?;
         self.wait_for_memtable_room().await;
         let payload = record::encode(group_id, stream_id, ingestion_ms, &events);
-        let wal_bytes = payload.len() as u64 + WAL_RECORD_OVERHEAD;
+        let wal_bytes = payload.len() as u64 + crate::wal::RECORD_OVERHEAD;
         let memtable_bytes = Arc::clone(&self.memtable_bytes);
         let applied_lsn = Arc::clone(&self.applied_lsn);
         let flush_wanted = Arc::clone(&self.flush_wanted);
@@ -648,6 +644,6 @@ fn replay_record(registry: &Registry, lsn: u64, payload: &[u8]) -> Result<usize,
     let Some(stream) = group.streams.read().by_id.get(&batch.stream_id).cloned() else {
         return Ok(0); // stream deleted after this record was written
     };
-    let wal_bytes = payload.len() as u64 + WAL_RECORD_OVERHEAD;
+    let wal_bytes = payload.len() as u64 + crate::wal::RECORD_OVERHEAD;
     Ok(group.apply(lsn, &stream, batch.ingestion_ms, &batch.events, wal_bytes))
 }

@@ -65,6 +65,9 @@ pub enum FsyncPolicy {
 pub const DEFAULT_FSYNC_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Segment size at which the writer starts a new segment, unless configured.
+/// Bytes a record takes on disk beyond its payload (its header).
+pub const RECORD_OVERHEAD: u64 = format::RECORD_HEADER_LEN as u64;
+
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A fsync policy string that is not `always`, `interval`,
