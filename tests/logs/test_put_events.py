@@ -180,8 +180,6 @@ class TestOrderAndSpan:
         )
         assert stored(logs, group, name) == []
 
-    @pytest.mark.xfail(strict=True, reason="argus bug: the 24-hour span rule counts rejected (too old) events; "
-                                           "AWS counts only the valid ones")
     def test_the_span_rule_counts_only_events_that_are_kept(self, logs, stream):
         """The AWS model's PutLogEvents documentation: "For valid events
         (within 14 days in the past to 2 hours in future), the time span in a

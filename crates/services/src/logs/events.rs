@@ -67,6 +67,8 @@ pub struct PutLogEventsResponse {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Admission {
     pub accepted: std::ops::Range<usize>,
+    /// Events neither too old nor too new (expired ones included).
+    pub valid: std::ops::Range<usize>,
     pub rejected: RejectedLogEventsInfo,
 }
 
@@ -86,6 +88,7 @@ pub fn admit(timestamps: &[i64], now: i64, retention_days: Option<i32>) -> Admis
     let start = too_old.max(expired).min(too_new);
     Admission {
         accepted: start..too_new,
+        valid: too_old.min(too_new)..too_new,
         rejected: RejectedLogEventsInfo {
             too_new_log_event_start_index: (too_new < timestamps.len()).then_some(too_new),
             too_old_log_event_end_index: (too_old > 0).then_some(too_old),
@@ -116,16 +119,18 @@ pub async fn put(service: &LogsService, ctx: &RequestContext, request: PutLogEve
             "Log events in a single PutLogEvents request must be in chronological order.",
         ));
     }
-    if let (Some(first), Some(last)) = (timestamps.first(), timestamps.last())
+    let now = service.now();
+    let admission = admit(&timestamps, now, group.retention_days);
+    // The span rule counts the valid events only (within 14 days back and
+    // 2 hours ahead); too-old and too-new events are reported, not refused.
+    let valid = timestamps.get(admission.valid.clone()).unwrap_or_default();
+    if let (Some(first), Some(last)) = (valid.first(), valid.last())
         && last - first > DAY_MS
     {
         return Err(ApiError::invalid_parameter(
             "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
         ));
     }
-
-    let now = service.now();
-    let admission = admit(&timestamps, now, group.retention_days);
     let accepted: Vec<NewEvent> = request
         .log_events
         .into_iter()
@@ -268,16 +273,10 @@ pub struct FilteredLogEvent {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SearchedLogStream {
-    log_stream_name: String,
-    searched_completely: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct FilterLogEventsResponse {
     events: Vec<FilteredLogEvent>,
-    searched_log_streams: Vec<SearchedLogStream>,
+    /// Always empty, as on AWS since May 2020.
+    searched_log_streams: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
 }
@@ -321,7 +320,13 @@ pub async fn filter(service: &LogsService, ctx: &RequestContext, request: Filter
     let selected: Vec<StreamInfo> = match (&request.log_stream_names, &request.log_stream_name_prefix) {
         (Some(names), _) => {
             let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
-            all_streams.into_iter().filter(|stream| wanted.contains(stream.name.as_str())).collect()
+            let found: Vec<StreamInfo> =
+                all_streams.into_iter().filter(|stream| wanted.contains(stream.name.as_str())).collect();
+            // AWS refuses the whole request when a named stream is missing.
+            if found.len() < wanted.len() {
+                return Err(ApiError::not_found(messages::STREAM_NOT_FOUND));
+            }
+            found
         }
         (None, Some(prefix)) => all_streams.into_iter().filter(|stream| stream.name.starts_with(prefix.as_str())).collect(),
         (None, None) => all_streams,
@@ -354,11 +359,6 @@ pub async fn filter(service: &LogsService, ctx: &RequestContext, request: Filter
         }
         _ => None,
     };
-    let mut searched: Vec<SearchedLogStream> = names
-        .values()
-        .map(|name| SearchedLogStream { log_stream_name: name.clone(), searched_completely: !page.more })
-        .collect();
-    searched.sort_by(|a, b| a.log_stream_name.cmp(&b.log_stream_name));
     let events = page
         .events
         .into_iter()
@@ -370,7 +370,8 @@ pub async fn filter(service: &LogsService, ctx: &RequestContext, request: Filter
             ingestion_time: event.ingestion_ms,
         })
         .collect();
-    Ok(FilterLogEventsResponse { events, searched_log_streams: searched, next_token })
+    // searchedLogStreams: AWS has returned an empty list since May 2020.
+    Ok(FilterLogEventsResponse { events, searched_log_streams: Vec::new(), next_token })
 }
 
 #[cfg(test)]

@@ -28,6 +28,9 @@ pub struct CreateLogGroupRequest {
 pub struct Empty {}
 
 pub async fn create(service: &LogsService, ctx: &RequestContext, request: CreateLogGroupRequest) -> Result<Empty, ApiError> {
+    if request.log_group_name.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws/")) {
+        return Err(ApiError::invalid_parameter("Log groups starting with AWS/ are reserved for AWS."));
+    }
     let spec = GroupSpec {
         retention_days: None,
         class: request.log_group_class.unwrap_or_else(|| "STANDARD".to_string()),
@@ -53,10 +56,9 @@ pub async fn delete(service: &LogsService, ctx: &RequestContext, request: Delete
     let scope = scope(ctx);
     let group = service.store.group(&scope, &request.log_group_name).ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
     if group.deletion_protection {
-        return Err(ApiError::validation(format!(
-            "log group `{}` has deletion protection enabled; disable it before deleting the log group",
-            group.name
-        )));
+        return Err(ApiError::validation(
+            "Cannot delete log group with deletion protection enabled. Disable deletion protection first.",
+        ));
     }
     service.store.delete_group(&scope, &request.log_group_name).await.map_err(store_error)?;
     Ok(Empty {})
@@ -82,12 +84,14 @@ pub struct LogGroupView {
     retention_in_days: Option<i32>,
     metric_filter_count: u32,
     arn: String,
-    stored_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kms_key_id: Option<String>,
     log_group_class: String,
     log_group_arn: String,
-    deletion_protection_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_protection_enabled: Option<bool>,
 }
 
 impl LogGroupView {
@@ -99,10 +103,22 @@ impl LogGroupView {
             creation_time: group.created_ms,
             retention_in_days: group.retention_days,
             metric_filter_count: 0,
-            stored_bytes: group.stored_bytes,
+            stored_bytes: Some(group.stored_bytes),
             kms_key_id: group.kms_key_id,
             log_group_class: group.class,
-            deletion_protection_enabled: group.deletion_protection,
+            deletion_protection_enabled: Some(group.deletion_protection),
+        }
+    }
+
+    /// What a `logGroupNamePattern` search returns per group (recorded from
+    /// AWS): no retention, stored bytes, key or deletion protection.
+    fn pattern_result(ctx: &RequestContext, group: GroupInfo) -> LogGroupView {
+        LogGroupView {
+            retention_in_days: None,
+            stored_bytes: None,
+            kms_key_id: None,
+            deletion_protection_enabled: None,
+            ..LogGroupView::new(ctx, group)
         }
     }
 }
@@ -165,7 +181,8 @@ pub fn describe(service: &LogsService, ctx: &RequestContext, request: DescribeLo
         Some(last) if more => Some(tokens::encode(&GroupsPosition { after: last.name.clone() })),
         _ => None,
     };
-    Ok(DescribeLogGroupsResponse { log_groups: page.into_iter().map(|group| LogGroupView::new(ctx, group)).collect(), next_token })
+    let view = if request.log_group_name_pattern.is_some() { LogGroupView::pattern_result } else { LogGroupView::new };
+    Ok(DescribeLogGroupsResponse { log_groups: page.into_iter().map(|group| view(ctx, group)).collect(), next_token })
 }
 
 #[derive(Debug, Deserialize)]
