@@ -1,0 +1,105 @@
+//! Unit tests of the dispatch and the public API; the language itself is
+//! covered by the data files in `crates/query/tests/filter_patterns/`.
+
+use super::*;
+
+fn matches(pattern: &str, message: &str) -> bool {
+    FilterPattern::parse(pattern).expect("valid pattern").matches(message)
+}
+
+#[test]
+fn terms_are_case_sensitive_substrings_and_all_required() {
+    assert!(matches("ERROR", "2024 [ERROR] failed"));
+    assert!(matches("ERROR", "Exiting with ERRORCODE: -1"));
+    assert!(!matches("ERROR", "2024 [error] failed"));
+    assert!(matches("ERROR failed", "failed with ERROR"));
+    assert!(!matches("ERROR timeout", "ERROR failed"));
+}
+
+#[test]
+fn quoted_phrases_match_exactly_with_escapes() {
+    assert!(matches("\"Request completed\"", "INFO Request completed duration=3"));
+    assert!(!matches("\"Request completed\"", "Request was completed"));
+    assert!(matches(r#""say \"hi\"""#, r#"they say "hi" loudly"#));
+    assert!(FilterPattern::parse("\"open").is_err());
+}
+
+#[test]
+fn empty_and_blank_patterns_match_everything() {
+    for pattern in ["", " ", "\" \"", "\"\""] {
+        let parsed = FilterPattern::parse(pattern).expect("valid");
+        assert!(parsed.is_match_all(), "{pattern:?}");
+        assert!(parsed.matches("anything"));
+    }
+    assert!(!FilterPattern::parse("{ $.a = 1 }").expect("valid").is_match_all());
+}
+
+#[test]
+fn pattern_kind_follows_the_first_non_blank_character() {
+    assert!(matches("  { $.a = 1 }", r#"{"a": 1}"#));
+    assert!(matches(" [a, b]", "x y"));
+    assert!(matches(" %ERR.R% ", "an ERROR"));
+}
+
+#[test]
+fn captures_for_json_read_any_selector() {
+    let pattern = FilterPattern::parse("{ $.status = 200 }").expect("valid");
+    let message = r#"{"status": 200, "latency": 12.5, "user": {"name": "caf\u00e9"}, "ok": true, "gone": null, "list": [1]}"#;
+    let captures = pattern.evaluate(message).expect("match");
+    assert_eq!(captures.value("$.latency"), Some(FieldValue::Number(12.5)));
+    assert_eq!(captures.value("$.user.name"), Some(FieldValue::String("café".into())));
+    assert_eq!(captures.value("$.ok"), Some(FieldValue::Bool(true)));
+    assert_eq!(captures.value("$.gone"), Some(FieldValue::Null));
+    assert_eq!(captures.value("$.list"), None);
+    assert_eq!(captures.value("$.missing"), None);
+    assert_eq!(captures.value("not a selector"), None);
+    assert_eq!(captures.extracted_values().count(), 0);
+    assert!(pattern.evaluate(r#"{"status": 500}"#).is_none());
+}
+
+#[test]
+fn captures_for_space_delimited_fields() {
+    let pattern = FilterPattern::parse("[..., request=*.html*, status_code=4*,]").expect("valid");
+    let line = r#"127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534"#;
+    let captures = pattern.evaluate(line).expect("match");
+    assert_eq!(captures.value("$status_code").and_then(|v| v.as_number()), Some(404.0));
+    assert_eq!(captures.value("$request"), Some(FieldValue::String("GET /index.html HTTP/1.0".into())));
+    assert_eq!(captures.value("$7"), Some(FieldValue::String("1534".into())));
+    assert_eq!(captures.value("$5"), None, "a named field is extracted under its name only");
+    let names: Vec<&str> = captures.extracted_values().map(|(name, _)| name).collect();
+    assert_eq!(names, ["$1", "$2", "$3", "$4", "$request", "$status_code", "$7"]);
+}
+
+#[test]
+fn required_literals_are_conservative() {
+    let literals = |pattern: &str| FilterPattern::parse(pattern).expect("valid").required_literals();
+    let lit = |text: &str, whole_word: bool| Literal { text: text.into(), whole_word };
+    assert_eq!(literals("ERROR \"disk full\" -debug"), vec![vec![lit("ERROR", false)], vec![lit("disk full", false)]]);
+    assert_eq!(literals("?ERROR ?WARN"), vec![vec![lit("ERROR", false), lit("WARN", false)]]);
+    assert!(literals("?ERROR -WARN").is_empty());
+    assert!(literals("").is_empty());
+    assert!(literals("{ $.level = \"ERROR\" }").is_empty());
+    assert_eq!(literals("%AUTH\\.FAIL%"), vec![vec![lit("AUTH.FAIL", false)]]);
+    assert!(literals("%AUTH.*%").is_empty());
+    assert_eq!(
+        literals("[w1=ERROR || w1=WARN, w2 = *disk*, w3 = 5, w4 != x]"),
+        vec![vec![lit("ERROR", true), lit("WARN", true)], vec![lit("disk", false)]]
+    );
+}
+
+#[test]
+fn errors_say_where() {
+    let error = |pattern: &str| FilterPattern::parse(pattern).expect_err(pattern).to_string();
+    assert_eq!(error("?Status: timeout"), "Invalid character(s) in term ':'");
+    assert_eq!(error(r#"{ $."sc-status" = 5* }"#), "Invalid character(s) in term '$.\"'");
+    assert_eq!(error(r#"{ $.message = "error-response", $.path = "/authenticate" }"#), "Invalid character(s) in term ','");
+    assert_eq!(error("{ $.a = 1"), "invalid filter pattern at character 10: expected `&&`, `||` or the closing `}`, found the end of the pattern");
+    assert!(error(&"a".repeat(1025)).contains("maximum is 1024"));
+}
+
+#[test]
+fn is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    check::<FilterPattern>();
+    check::<PatternError>();
+}
