@@ -106,6 +106,9 @@ pub struct LogsIngestArgs {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
+    /// Write one CSV line per acknowledged batch (when it was sent and how long it took), to see stalls over time
+    #[arg(long)]
+    latency_log: Option<PathBuf>,
 }
 
 /// The server a run drives.
@@ -128,10 +131,21 @@ struct ConnectionStats {
     errors: u64,
     error_samples: Vec<String>,
     reconnects: u64,
+    /// Per-batch timings, kept only for `--latency-log`.
+    timeline: Option<Vec<BatchTiming>>,
+}
+
+/// When one batch was sent and how long it took, for `--latency-log`.
+struct BatchTiming {
+    batch_number: u64,
+    connection: usize,
+    due: Duration,
+    sent: Duration,
+    finished: Duration,
 }
 
 impl ConnectionStats {
-    fn new() -> anyhow::Result<Self> {
+    fn new(keep_timeline: bool) -> anyhow::Result<Self> {
         Ok(Self {
             latency_micros: Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)?,
             service_micros: Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)?,
@@ -142,6 +156,7 @@ impl ConnectionStats {
             errors: 0,
             error_samples: Vec::new(),
             reconnects: 0,
+            timeline: keep_timeline.then(Vec::new),
         })
     }
 
@@ -161,6 +176,9 @@ impl ConnectionStats {
         self.request_bytes += other.request_bytes;
         self.errors += other.errors;
         self.reconnects += other.reconnects;
+        if let (Some(timeline), Some(other_timeline)) = (&mut self.timeline, other.timeline) {
+            timeline.extend(other_timeline);
+        }
         for sample in other.error_samples {
             if self.error_samples.len() < ERROR_SAMPLES {
                 self.error_samples.push(sample);
@@ -179,6 +197,7 @@ struct Plan {
     streams: usize,
     /// Time between two batches' due times under `--rate`.
     batch_interval: Option<Duration>,
+    keep_timeline: bool,
 }
 
 pub fn run(args: LogsIngestArgs) -> anyhow::Result<()> {
@@ -280,6 +299,7 @@ async fn run_async(args: &LogsIngestArgs) -> anyhow::Result<IngestReport> {
         total_batches,
         connections: args.connections,
         streams: stream_count,
+        keep_timeline: args.latency_log.is_some(),
         batch_interval: args
             .rate
             .map(|rate| Duration::from_secs_f64(args.batch as f64 / rate)),
@@ -307,11 +327,14 @@ async fn run_async(args: &LogsIngestArgs) -> anyhow::Result<IngestReport> {
             start,
         )));
     }
-    let mut totals = ConnectionStats::new()?;
+    let mut totals = ConnectionStats::new(args.latency_log.is_some())?;
     for task in tasks {
         totals.merge(task.await.context("a client connection task panicked")??)?;
     }
     let elapsed = start.elapsed();
+    if let (Some(path), Some(timeline)) = (&args.latency_log, &mut totals.timeline) {
+        write_latency_log(path, timeline)?;
+    }
     let server_cpu_seconds = cpu_used(server_pid.and_then(cpu_seconds), server_cpu_before);
     let client_cpu_seconds = cpu_used(cpu_seconds(client_pid), client_cpu_before);
 
@@ -459,7 +482,7 @@ async fn drive(
     plan: Arc<Plan>,
     start: tokio::time::Instant,
 ) -> anyhow::Result<ConnectionStats> {
-    let mut stats = ConnectionStats::new()?;
+    let mut stats = ConnectionStats::new(plan.keep_timeline)?;
     let mut sent_by_this_connection = 0_usize;
     loop {
         let batch_number = plan.next_batch.fetch_add(1, Ordering::Relaxed);
@@ -499,6 +522,15 @@ async fn drive(
                 stats.events += batch.events;
                 stats.message_bytes += batch.message_bytes;
                 stats.request_bytes += batch.body.len() as u64;
+                if let Some(timeline) = &mut stats.timeline {
+                    timeline.push(BatchTiming {
+                        batch_number,
+                        connection: index,
+                        due: due.unwrap_or(sent_at) - start,
+                        sent: sent_at - start,
+                        finished: finished - start,
+                    });
+                }
             }
             Ok(reply) => stats.record_error(format!(
                 "PutLogEvents batch {batch_number}: {}",
@@ -515,6 +547,35 @@ async fn drive(
             }
         }
     }
+}
+
+/// `batch,connection,due_ms,sent_ms,finished_ms,latency_ms,service_ms`, in batch order.
+fn write_latency_log(path: &std::path::Path, timeline: &mut [BatchTiming]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    timeline.sort_by_key(|timing| timing.batch_number);
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(
+        out,
+        "batch,connection,due_ms,sent_ms,finished_ms,latency_ms,service_ms"
+    )?;
+    let millis = |duration: Duration| duration.as_secs_f64() * 1_000.0;
+    for timing in timeline.iter() {
+        writeln!(
+            out,
+            "{},{},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            timing.batch_number,
+            timing.connection,
+            millis(timing.due),
+            millis(timing.sent),
+            millis(timing.finished),
+            millis(timing.finished.saturating_sub(timing.due)),
+            millis(timing.finished.saturating_sub(timing.sent)),
+        )?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// CPU seconds used between two readings.
