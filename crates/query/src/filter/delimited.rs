@@ -146,6 +146,33 @@ impl DelimitedPattern {
     }
 
     pub(crate) fn matches(&self, message: &str) -> bool {
+        let holds = |slot: &Slot, field: &str| slot.condition.as_ref().is_none_or(|condition| condition.holds(field));
+        match self.ellipsis {
+            // One pass, stopping at the first failed condition.
+            None => {
+                let mut count = 0;
+                for field in fields(message) {
+                    match self.slots.get(count) {
+                        Some(slot) if holds(slot, field) => count += 1,
+                        _ => return false,
+                    }
+                }
+                return count == self.slots.len();
+            }
+            // A trailing `...`: only the leading fields matter; stop after them.
+            Some(before) if before == self.slots.len() => {
+                let mut seen = 0;
+                for (slot, field) in self.slots.iter().zip(fields(message)) {
+                    if !holds(slot, field) {
+                        return false;
+                    }
+                    seen += 1;
+                }
+                return seen == self.slots.len();
+            }
+            Some(_) => {}
+        }
+        // A leading or inner `...`: count the fields first to place the slots after it.
         let count = fields(message).count();
         if !self.fits(count) {
             return false;
@@ -198,11 +225,20 @@ pub(crate) fn fields(message: &str) -> impl Iterator<Item = &str> {
         };
         if let Some(close) = close {
             let mut end = at + 1;
-            while let Some(&byte) = bytes.get(end) {
-                if byte == close {
-                    break;
+            loop {
+                let rest = bytes.get(end..).unwrap_or_default();
+                let found = if close == b'"' { memchr::memchr2(b'"', b'\\', rest) } else { memchr::memchr(close, rest) };
+                match found {
+                    None => {
+                        end = bytes.len();
+                        break;
+                    }
+                    Some(offset) if rest.get(offset) == Some(&b'\\') => end += offset + 2,
+                    Some(offset) => {
+                        end += offset;
+                        break;
+                    }
                 }
-                end += if byte == b'\\' && close == b'"' { 2 } else { 1 };
             }
             let end = end.min(bytes.len());
             let closed = end < bytes.len();

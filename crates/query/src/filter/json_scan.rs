@@ -110,6 +110,7 @@ impl<'m, S: HitSink<'m>> Scanner<'m, '_, S> {
         self.skip_whitespace();
         let mut landing = 0u128;
         let mut descending = 0u128;
+        // `alive` is empty for almost every value: no selector reaches it.
         for index in members(alive) {
             let length = self.selectors.get(index).map_or(0, |selector| selector.steps.len());
             if length == depth {
@@ -236,6 +237,14 @@ impl<'m, S: HitSink<'m>> Scanner<'m, '_, S> {
         let start = self.at;
         let mut escaped = false;
         loop {
+            // Jump to the next quote or backslash (SIMD), then check the skipped run for raw
+            // control characters, which JSON forbids, with a reduction the compiler vectorises.
+            let rest = self.bytes.get(self.at..)?;
+            let run = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest.get(..run)?.iter().fold(0x20u8, |lowest, &byte| lowest.min(byte)) < 0x20 {
+                return None;
+            }
+            self.at += run;
             let byte = self.peek()?;
             match byte {
                 b'"' => {

@@ -116,7 +116,7 @@ impl Scalar<'_> {
 
     fn number(&self) -> Option<f64> {
         match self {
-            Scalar::Number(text) => text.parse().ok(),
+            Scalar::Number(text) => fast_decimal(text).or_else(|| text.parse().ok()),
             Scalar::Text(text) => parse_number(text),
             Scalar::Bool(_) | Scalar::Null => None,
         }
@@ -149,6 +149,45 @@ pub(crate) fn compare(comparison: Comparison, operand: &Operand, value: &Scalar<
             _ => false,
         },
     }
+}
+
+/// Exact powers of ten an f64 holds without rounding.
+const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// The common case of a short plain decimal (`200`, `-1234.5`) without the
+/// general float parser: at most 15 significant digits make the mantissa
+/// exact, and dividing by an exact power of ten rounds once, so the result
+/// equals `str::parse`'s. Anything else returns `None`.
+fn fast_decimal(text: &str) -> Option<f64> {
+    let (negative, digits) = match text.as_bytes().split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, text.as_bytes()),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut fraction_digits = None;
+    let mut significant = 0;
+    for (index, &byte) in digits.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                significant += 1;
+                if let Some(count) = fraction_digits.as_mut() {
+                    *count += 1;
+                }
+            }
+            b'.' if fraction_digits.is_none() && index > 0 && index + 1 < digits.len() => fraction_digits = Some(0),
+            _ => return None,
+        }
+    }
+    if significant > 15 {
+        return None;
+    }
+    let scale = POWERS_OF_TEN.get(fraction_digits.unwrap_or(0))?;
+    let magnitude = mantissa as f64 / scale;
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// Parses AWS's number grammar: an optional sign, digits with an optional
@@ -206,6 +245,16 @@ mod tests {
         }
         for text in ["", "+", "-", ".", "e3", "1e", "inf", "NaN", "0x10", " 1", "1 ", "1_000", "1.2.3"] {
             assert_eq!(parse_number(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn fast_decimal_agrees_with_the_float_parser() {
+        for text in ["0", "200", "-1", "1234.5", "0.1", "0.3", "-0.75", "999999999999999", "123456.789012345", "7.0"] {
+            assert_eq!(fast_decimal(text), Some(text.parse::<f64>().expect("float")), "{text}");
+        }
+        for text in ["", "-", "1.", ".5", "1e3", "1234567890123456", "1.000000000000001", "1.2.3", "+1", "0x1"] {
+            assert_eq!(fast_decimal(text), None, "{text}");
         }
     }
 
