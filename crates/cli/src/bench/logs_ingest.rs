@@ -82,10 +82,10 @@ pub struct LogsIngestArgs {
     /// Drive an already-running server (e.g. http://127.0.0.1:5000) instead of spawning one
     #[arg(long)]
     endpoint: Option<String>,
-    /// Access key for --endpoint [env: AWS_ACCESS_KEY_ID]
+    /// Access key for --endpoint
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     access_key: Option<String>,
-    /// Secret key for --endpoint [env: AWS_SECRET_ACCESS_KEY]
+    /// Secret key for --endpoint
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
     secret_key: Option<String>,
     /// Region of the signature's credential scope
