@@ -31,7 +31,7 @@ impl Seeded {
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
+        items.get(self.below(items.len() as u64) as usize).copied().unwrap_or_default()
     }
 }
 

@@ -129,8 +129,8 @@ impl DelimitedPattern {
                 let after = self.slots.len() - before;
                 if index < before {
                     self.slots.get(index)
-                } else if index >= count - after {
-                    self.slots.get(index + self.slots.len() - count)
+                } else if index >= count.saturating_sub(after) {
+                    self.slots.get((index + self.slots.len()).checked_sub(count)?)
                 } else {
                     None
                 }

@@ -52,8 +52,7 @@ pub(crate) fn tokenize(text: &str, mode: Mode) -> Result<Vec<Token>, PatternErro
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
     let mut at = 0;
-    while at < chars.len() {
-        let c = chars[at];
+    while let Some(&c) = chars.get(at) {
         let position = at + 1;
         if c.is_whitespace() {
             at += 1;

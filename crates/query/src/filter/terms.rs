@@ -80,7 +80,7 @@ impl TermPattern {
                         let sign = if excluded { '-' } else { '?' };
                         return Err(PatternError::syntax(sign_position, format!("`{sign}` must be followed by a term")));
                     }
-                    Some('-' | '?') if !(optional && !excluded) => {
+                    Some('-' | '?') => {
                         return Err(PatternError::invalid_character(chars.get(at).map(char::to_string).unwrap_or_default()));
                     }
                     Some(_) => {}
