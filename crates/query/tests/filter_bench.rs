@@ -175,6 +175,9 @@ fn filter_pattern_throughput() {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { return false };
         value["status"].as_f64().is_some_and(|status| status >= 500.0) && value["latency"].as_f64().is_some_and(|latency| latency > 1000.0)
     });
+    measure("baseline: serde_json validation only (IgnoredAny)", &json, ROUNDS, |line| {
+        serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok()
+    });
     let finder = memchr::memmem::Finder::new("ERROR");
     measure("baseline: bare memmem ERROR", &plain, ROUNDS, |line| finder.find(line.as_bytes()).is_some());
 }

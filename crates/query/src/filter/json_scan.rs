@@ -20,6 +20,45 @@ pub(crate) const MAX_DEPTH: usize = 512;
 /// Selectors are tracked in a 128-bit set; the parser caps a pattern below that.
 pub(crate) const MAX_SELECTORS: usize = 128;
 
+/// Bytes that end a plain run inside a JSON string: `"`, `\\` and the
+/// control characters JSON forbids unescaped.
+static STRING_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The length of the leading run of `bytes` that needs no attention inside
+/// a string. Eight bytes at a time (SWAR): a lane is flagged when it equals
+/// `"` or `\\` or is below 0x20; the lowest flagged lane is always exact.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_lanes = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut lanes = [0u8; 8];
+        lanes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(lanes);
+        let flagged = zero_lanes(word ^ (ONES * u64::from(b'"')))
+            | zero_lanes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if flagged != 0 {
+            return offset + (flagged.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    let rest = chunks.remainder();
+    offset + rest.iter().position(|&byte| STRING_SPECIAL.get(usize::from(byte)).copied().unwrap_or(true)).unwrap_or(rest.len())
+}
+
 /// A value a selector reached.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum JsonValue<'m> {
@@ -48,7 +87,20 @@ pub(crate) trait HitSink<'m> {
 /// already reported must then be ignored).
 pub(crate) fn scan<'m>(message: &'m str, selectors: &[Selector], sink: &mut impl HitSink<'m>) -> bool {
     debug_assert!(selectors.len() <= MAX_SELECTORS);
-    let mut scanner = Scanner { bytes: message.as_bytes(), text: message, at: 0, selectors, sink };
+    // Per depth, the lengths of the property names selectors look for (bit 63:
+    // "any name"), so most keys are rejected without comparing text.
+    let mut key_lengths = [0u64; KEY_LENGTH_DEPTHS];
+    for selector in selectors {
+        for (depth, step) in selector.steps.iter().enumerate() {
+            let Some(lengths) = key_lengths.get_mut(depth) else { break };
+            *lengths |= match step {
+                Step::Key(name) if name.len() < 63 => 1 << name.len(),
+                Step::Key(_) | Step::Any => 1 << 63,
+                Step::Index(_) => 0,
+            };
+        }
+    }
+    let mut scanner = Scanner { bytes: message.as_bytes(), text: message, at: 0, selectors, key_lengths, sink };
     scanner.skip_whitespace();
     if scanner.peek() != Some(b'{') {
         return false;
@@ -66,8 +118,11 @@ struct Scanner<'m, 's, S> {
     text: &'m str,
     at: usize,
     selectors: &'s [Selector],
+    key_lengths: [u64; KEY_LENGTH_DEPTHS],
     sink: &'s mut S,
 }
+
+const KEY_LENGTH_DEPTHS: usize = 16;
 
 /// Iterates the indices of the set bits of `set`.
 fn members(mut set: u128) -> impl Iterator<Item = usize> {
@@ -104,6 +159,9 @@ impl<'m, S: HitSink<'m>> Scanner<'m, '_, S> {
     /// Parses one value at `depth` steps below the root; `alive` holds the
     /// selectors whose first `depth` steps lead here.
     fn value(&mut self, depth: usize, alive: u128) -> Option<()> {
+        if alive == 0 {
+            return self.skip(depth);
+        }
         if depth > MAX_DEPTH {
             return None;
         }
@@ -153,6 +211,67 @@ impl<'m, S: HitSink<'m>> Scanner<'m, '_, S> {
         Some(())
     }
 
+    /// Validates a value no selector reaches, without any bookkeeping.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.skip_whitespace();
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                self.at += 1;
+                self.skip_whitespace();
+                if self.expect(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.skip_whitespace();
+                    if self.peek() != Some(b'"') {
+                        return None;
+                    }
+                    self.string()?;
+                    self.skip_whitespace();
+                    self.expect(b':')?;
+                    self.skip(depth + 1)?;
+                    self.skip_whitespace();
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b'}' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                self.skip_whitespace();
+                if self.expect(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    self.skip_whitespace();
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            _ => None,
+        }
+    }
+
     fn report(&mut self, landing: u128, value: JsonValue<'m>) {
         for index in members(landing) {
             self.sink.hit(index, value);
@@ -172,7 +291,10 @@ impl<'m, S: HitSink<'m>> Scanner<'m, '_, S> {
             }
             let (raw, escaped) = self.string()?;
             let mut child = 0u128;
-            if descending != 0 {
+            let surely_unwanted = !escaped
+                && raw.len() < 63
+                && self.key_lengths.get(depth).is_some_and(|lengths| lengths & (1 << 63 | 1 << raw.len()) == 0);
+            if descending != 0 && !surely_unwanted {
                 let decoded = JsonValue::string_content(raw, escaped);
                 for index in members(descending) {
                     let step = self.selectors.get(index).and_then(|selector| selector.steps.get(depth));
@@ -237,14 +359,7 @@ impl<'m, S: HitSink<'m>> Scanner<'m, '_, S> {
         let start = self.at;
         let mut escaped = false;
         loop {
-            // Jump to the next quote or backslash (SIMD), then check the skipped run for raw
-            // control characters, which JSON forbids, with a reduction the compiler vectorises.
-            let rest = self.bytes.get(self.at..)?;
-            let run = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest.get(..run)?.iter().fold(0x20u8, |lowest, &byte| lowest.min(byte)) < 0x20 {
-                return None;
-            }
-            self.at += run;
+            self.at += plain_run(self.bytes.get(self.at..)?);
             let byte = self.peek()?;
             match byte {
                 b'"' => {
@@ -417,6 +532,21 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH + 5), "]".repeat(MAX_DEPTH + 5));
         assert!(hits(&deep, &["$.a"]).is_none());
+    }
+
+    #[test]
+    fn plain_run_finds_the_first_special_byte() {
+        for text in ["", "abc", "abcdefgh", "abcdefghijklmnop\"", "é\u{1}", "0123456789\\x", "\"", "abcdefg\u{1f}", "aaaaaaaaaaaaaaaaaaaaaaa\"b\""] {
+            let bytes = text.as_bytes();
+            let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(bytes.len());
+            assert_eq!(plain_run(bytes), expected, "{text:?}");
+        }
+        let all: Vec<u8> = (0u8..=255).collect();
+        for start in 0..all.len() {
+            let slice = all.get(start..).unwrap_or_default();
+            let expected = slice.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(slice.len());
+            assert_eq!(plain_run(slice), expected, "from {start}");
+        }
     }
 
     #[test]
