@@ -20,19 +20,11 @@ pub(crate) const MAX_DEPTH: usize = 512;
 /// Selectors are tracked in a 128-bit set; the parser caps a pattern below that.
 pub(crate) const MAX_SELECTORS: usize = 128;
 
-/// Bytes that end a plain run inside a JSON string: `"`, `\\` and the
-/// control characters JSON forbids unescaped.
-static STRING_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
+/// A byte that ends a plain run inside a JSON string: `"`, `\\` or a
+/// control character JSON forbids unescaped.
+fn is_string_special(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
 
 /// The length of the leading run of `bytes` that needs no attention inside
 /// a string. Eight bytes at a time (SWAR): a lane is flagged when it equals
@@ -56,7 +48,7 @@ fn plain_run(bytes: &[u8]) -> usize {
         offset += 8;
     }
     let rest = chunks.remainder();
-    offset + rest.iter().position(|&byte| STRING_SPECIAL.get(usize::from(byte)).copied().unwrap_or(true)).unwrap_or(rest.len())
+    offset + rest.iter().position(|&byte| is_string_special(byte)).unwrap_or(rest.len())
 }
 
 /// A value a selector reached.
