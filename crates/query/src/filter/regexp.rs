@@ -47,7 +47,11 @@ impl FilterRegex {
                 });
             }
             if !is_allowed(c) {
-                let shown = if c == ' ' { "space".to_string() } else { format!("`{}`", c.escape_default()) };
+                let shown = match c {
+                    ' ' => "space".to_string(),
+                    c if c.is_ascii_graphic() => format!("`{c}`"),
+                    c => format!("`{}`", c.escape_default()),
+                };
                 return Err(PatternError::Regex {
                     position: at,
                     problem: format!("{shown} is not supported in a regular expression (escape classes such as `\\s` or `\\W` can stand for it)"),
