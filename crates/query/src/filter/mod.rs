@@ -35,9 +35,24 @@
 //!   `!=` needs the property to exist; objects/arrays satisfy nothing;
 //!   selectors may use `$['key.with.dots']` and one `*` wildcard (`$.a[*].b`,
 //!   `$.*`), at most three wildcards per pattern.
+//! * **Space-delimited**: fields split at any whitespace (Lambda's tabs too);
+//!   `"…"`/`[…]` values lose their delimiters but are not unescaped; without
+//!   `...` the field count must be exact; one `...` per pattern (as the CDK
+//!   enforces); a slot's conditions may only name that slot.
+//! * **Regex**: exactly the documented alphabet (no blanks, no parentheses,
+//!   ASCII only), unanchored search, Rust `regex` syntax for the operators.
 //! * **Limits**: 1024 characters per pattern (the API's length constraint),
 //!   2 regexes in a JSON/space-delimited pattern, 128 JSON conditions,
 //!   parentheses 32 deep; regexes are size-capped.
+//!
+//! Least certain, for whoever can run the real service (`aws logs
+//! test-metric-filter` settles each in one call): `?` next to plain terms
+//! (ours: plain terms become alternatives; a reviewer of another emulator
+//! claims AWS ignores the `?` terms instead), unquoted `-` inside a word,
+//! duplicate JSON keys (ours: last wins), text glued to a closing quote in a
+//! space-delimited event, `$['key']` and wildcard selectors, case of `IS NULL`
+//! keywords (we accept any case), and error wording other than AWS's
+//! `Invalid character(s) in term`.
 //!
 //! This module must never panic on any pattern or message, and matching a
 //! term pattern allocates nothing per event.
