@@ -115,8 +115,8 @@ def test_time_range_is_inclusive_at_both_ends(logs, group):
     ("ERROR -job", ["ERROR database timeout", "ERROR: disk full", "POST /orders 500 ERROR"]),
     ("ERROR -job -disk", ["ERROR database timeout", "POST /orders 500 ERROR"]),
     ("job -ERROR", ["job started id=7", "job done id=7"]),
-    ('id=7 ?started ?done', ["job started id=7", "job done id=7"]),
-    ("hello-world", ["hello-world joined"]),
+    ('"id=7" ?started ?done', ["job started id=7", "job done id=7"]),
+    ('"hello-world"', ["hello-world joined"]),
     ("", None),
     ('" "', None),
 ])

@@ -45,16 +45,16 @@ pub struct Violation {
 }
 
 impl Violation {
-    pub fn new(path: &str, value: Option<String>, constraint: impl Into<String>) -> Violation {
+    pub fn new(path: &Path<'_>, value: Option<String>, constraint: impl Into<String>) -> Violation {
         Violation {
-            path: path.to_owned(),
+            path: path.render(),
             value,
             constraint: constraint.into(),
         }
     }
 
     /// A member of the wrong type (a string where a number belongs, …).
-    pub fn wrong_type(path: &str, rendered: String, kind: ShapeType) -> Violation {
+    pub fn wrong_type(path: &Path<'_>, rendered: String, kind: ShapeType) -> Violation {
         Violation::new(
             path,
             Some(rendered),
@@ -114,29 +114,68 @@ pub fn to_error(model: &ServiceModel, operation: &str, violations: &[Violation])
     ApiError::new(model.validation_error_code(operation), message(violations))
 }
 
-/// The path of `member` inside `parent`.
-pub(crate) fn member_path(parent: &str, member: &str) -> String {
-    let mut chars = member.chars();
-    let mut path = String::with_capacity(parent.len() + member.len() + 1);
-    if !parent.is_empty() {
-        path.push_str(parent);
-        path.push('.');
-    }
-    if let Some(first) = chars.next() {
-        path.extend(first.to_lowercase());
-        path.push_str(chars.as_str());
-    }
-    path
+/// Where a value sits in the input, as AWS spells it in validation
+/// messages (`logEvents.3.member.message`). Built on the stack while
+/// decoding and rendered only when a violation is recorded, so valid
+/// requests never pay for path strings.
+#[derive(Debug, Clone, Copy)]
+pub enum Path<'a> {
+    Root,
+    /// A structure member (rendered with its first letter lowercased).
+    Member(&'a Path<'a>, &'a str),
+    /// The element at a zero-based index of a list.
+    Element(&'a Path<'a>, usize),
+    /// The value under a key of a map.
+    MapValue(&'a Path<'a>, &'a str),
 }
 
-/// The path of the element at zero-based `index` of the list at `parent`.
-pub(crate) fn element_path(parent: &str, index: usize) -> String {
-    format!("{parent}.{}.member", index.saturating_add(1))
-}
+impl<'a> Path<'a> {
+    pub fn member(&'a self, name: &'a str) -> Path<'a> {
+        Path::Member(self, name)
+    }
 
-/// The path of the value under `key` of the map at `parent`.
-pub(crate) fn map_value_path(parent: &str, key: &str) -> String {
-    format!("{parent}.{key}.member")
+    pub fn element(&'a self, index: usize) -> Path<'a> {
+        Path::Element(self, index)
+    }
+
+    pub fn map_value(&'a self, key: &'a str) -> Path<'a> {
+        Path::MapValue(self, key)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Member(parent, name) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                let mut chars = name.chars();
+                if let Some(first) = chars.next() {
+                    out.extend(first.to_lowercase());
+                    out.push_str(chars.as_str());
+                }
+            }
+            Path::Element(parent, index) => {
+                parent.write(out);
+                out.push('.');
+                out.push_str(&index.saturating_add(1).to_string());
+                out.push_str(".member");
+            }
+            Path::MapValue(parent, key) => {
+                parent.write(out);
+                out.push('.');
+                out.push_str(key);
+                out.push_str(".member");
+            }
+        }
+    }
 }
 
 /// Checks a canonical input value against the shape `shape_name`, appending
@@ -150,19 +189,19 @@ pub fn validate(
     let Some(shape) = model.shape(shape_name) else {
         return;
     };
-    validate_structure_members(model, shape, value, "", violations);
+    validate_structure_members(model, shape, value, &Path::Root, violations);
 }
 
 fn validate_structure_members(
     model: &ServiceModel,
     shape: &Shape,
     value: &Value,
-    path: &str,
+    path: &Path<'_>,
     violations: &mut Vec<Violation>,
 ) {
     let Value::Object(object) = value else { return };
     for (name, member) in &shape.members {
-        let member_path = member_path(path, name);
+        let member_path = path.member(name);
         match object.get(name) {
             None | Some(Value::Null) => {
                 if shape.is_required(name) {
@@ -184,7 +223,7 @@ fn validate_value(
     model: &ServiceModel,
     shape_name: &str,
     value: &Value,
-    path: &str,
+    path: &Path<'_>,
     violations: &mut Vec<Violation>,
 ) {
     let Some(shape) = model.shape(shape_name) else {
@@ -208,7 +247,7 @@ fn validate_value(
                         model,
                         &member.shape,
                         item,
-                        &element_path(path, index),
+                        &path.element(index),
                         violations,
                     );
                 }
@@ -232,7 +271,7 @@ fn validate_map(
     shape: &Shape,
     shape_name: &str,
     value: &Value,
-    path: &str,
+    path: &Path<'_>,
     violations: &mut Vec<Violation>,
 ) {
     let Value::Object(entries) = value else {
@@ -273,7 +312,7 @@ fn validate_map(
                     model,
                     &value_ref.shape,
                     entry,
-                    &map_value_path(path, key),
+                    &path.map_value(key),
                     violations,
                 );
             }
@@ -440,7 +479,7 @@ fn render_into(model: &ServiceModel, shape_name: Option<&str>, value: &Value, ou
                     if index > 0 {
                         out.push_str(", ");
                     }
-                    out.push_str(&member_path("", member_name));
+                    out.push_str(&Path::Root.member(member_name).render());
                     out.push('=');
                     render_into(
                         model,
@@ -627,7 +666,7 @@ mod tests {
     #[test]
     fn many_violations_list_only_the_first_ten() {
         let violations: Vec<Violation> = (0..25)
-            .map(|i| Violation::new(&format!("m{i}"), None, "Member must not be null"))
+            .map(|i| Violation::new(&Path::Root.member(&format!("m{i}")), None, "Member must not be null"))
             .collect();
         let text = message(&violations);
         assert!(text.starts_with("25 validation errors detected"));

@@ -1,11 +1,12 @@
 //! The in-memory buffer of one log group's recently accepted events, before
 //! they are flushed to a segment file.
 //!
-//! Columnar and append-only: inserting a batch copies its messages into one
-//! byte buffer and records a *run* (the batch's row range). PutLogEvents
-//! batches are already in chronological order and event ids grow within a
-//! batch, so every run is sorted by [`EventKey`]; reads merge the runs they
-//! need lazily instead of keeping a sorted index up to date on every insert.
+//! Append-only and copy-free: a batch's messages stay in the WAL payload the
+//! write already produced (shared `Bytes`); the memtable records, per row,
+//! the key, stream and where the message sits in its payload. Each inserted
+//! batch is a *run*. PutLogEvents batches are in chronological order and
+//! event ids grow within a batch, so every run is sorted by [`EventKey`];
+//! reads and flushes merge runs instead of keeping a sorted index current.
 
 #![allow(clippy::indexing_slicing)] // row and run indexes are recorded at insert and always in bounds
 
@@ -14,19 +15,23 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use parking_lot::RwLock;
 
-use super::{Direction, EventKey, NewEvent, ScanFilter, StoredEvent};
+use super::record::BatchIndex;
+use super::{Direction, EventKey, ScanFilter, StoredEvent};
 use crate::catalog::StreamStats;
 
 /// Rows of one inserted batch: one stream, sorted by key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Run {
     stream_id: u64,
     start: usize,
     len: usize,
     min_ts: i64,
     max_ts: i64,
+    /// The WAL payload the messages live in.
+    payload: Bytes,
 }
 
 /// Per-stream totals of what this memtable holds.
@@ -39,18 +44,23 @@ pub struct StreamDelta {
     pub wal_bytes: u64,
 }
 
+/// Bytes of bookkeeping per row (keys, stream, message location).
+const ROW_OVERHEAD: usize = 44;
+
 #[derive(Debug)]
 pub struct Memtable {
     stream_ids: Vec<u64>,
     timestamps: Vec<i64>,
     ingestion: Vec<i64>,
     event_ids: Vec<u64>,
-    /// `offsets[i]..offsets[i + 1]` is message `i` in `data`.
-    offsets: Vec<usize>,
-    data: String,
+    /// Row → its run, and the message's byte range in the run's payload.
+    run_of_row: Vec<u32>,
+    message_offsets: Vec<u32>,
+    message_lens: Vec<u32>,
     runs: Vec<Run>,
     runs_by_stream: HashMap<u64, Vec<usize>>,
     streams: HashMap<u64, StreamDelta>,
+    payload_bytes: usize,
     min_lsn: u64,
     max_lsn: u64,
     wal_bytes: u64,
@@ -66,11 +76,13 @@ impl Default for Memtable {
             timestamps: Vec::new(),
             ingestion: Vec::new(),
             event_ids: Vec::new(),
-            offsets: vec![0],
-            data: String::new(),
+            run_of_row: Vec::new(),
+            message_offsets: Vec::new(),
+            message_lens: Vec::new(),
             runs: Vec::new(),
             runs_by_stream: HashMap::new(),
             streams: HashMap::new(),
+            payload_bytes: 0,
             min_lsn: 0,
             max_lsn: 0,
             wal_bytes: 0,
@@ -94,13 +106,9 @@ impl Memtable {
         self.timestamps.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.timestamps.is_empty()
-    }
-
     /// Approximate memory held, for flush decisions.
     pub fn memory_bytes(&self) -> usize {
-        self.data.len() + self.len() * 40 + self.runs.len() * 48
+        self.payload_bytes + self.len() * ROW_OVERHEAD + self.runs.len() * 64
     }
 
     pub fn min_lsn(&self) -> u64 {
@@ -123,10 +131,11 @@ impl Memtable {
         &self.streams
     }
 
-    /// Appends one WAL record's events (chronological, one stream).
-    pub fn insert(&mut self, lsn: u64, stream_id: u64, ingestion_ms: i64, events: &[NewEvent], wal_bytes: u64) {
-        debug_assert!(events.windows(2).all(|pair| pair[0].timestamp <= pair[1].timestamp));
-        if self.is_empty() && self.runs.is_empty() {
+    /// Adds one durable WAL record's events (chronological, one stream);
+    /// `payload` is the record's payload, which `batch` indexes.
+    pub fn insert(&mut self, lsn: u64, batch: &BatchIndex, payload: Bytes, wal_bytes: u64) {
+        debug_assert!(batch.events.windows(2).all(|pair| pair[0].timestamp <= pair[1].timestamp));
+        if self.max_lsn == 0 {
             self.created = Instant::now();
         }
         if self.min_lsn == 0 {
@@ -135,36 +144,67 @@ impl Memtable {
         self.max_lsn = self.max_lsn.max(lsn);
         self.wal_bytes += wal_bytes;
         let start = self.len();
-        let delta = self.streams.entry(stream_id).or_default();
+        let delta = self.streams.entry(batch.stream_id).or_default();
         delta.wal_bytes += wal_bytes;
-        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        let (Some(first), Some(last)) = (batch.events.first(), batch.events.last()) else {
             return;
         };
-        for (index, event) in events.iter().enumerate() {
-            self.stream_ids.push(stream_id);
+        let run_index = self.runs.len() as u32;
+        for (index, event) in batch.events.iter().enumerate() {
+            self.stream_ids.push(batch.stream_id);
             self.timestamps.push(event.timestamp);
-            self.ingestion.push(ingestion_ms);
+            self.ingestion.push(batch.ingestion_ms);
             self.event_ids.push(event_id(lsn, index));
-            self.data.push_str(&event.message);
-            self.offsets.push(self.data.len());
-            delta.message_bytes += event.message.len() as u64;
+            self.run_of_row.push(run_index);
+            self.message_offsets.push(event.offset);
+            self.message_lens.push(event.len);
+            delta.message_bytes += u64::from(event.len);
         }
-        delta.rows += events.len() as u64;
+        delta.rows += batch.events.len() as u64;
         delta.stats.merge(&StreamStats {
             first_event_ms: Some(first.timestamp),
             last_event_ms: Some(last.timestamp),
-            last_ingestion_ms: Some(ingestion_ms),
+            last_ingestion_ms: Some(batch.ingestion_ms),
         });
-        self.runs_by_stream.entry(stream_id).or_default().push(self.runs.len());
-        self.runs.push(Run { stream_id, start, len: events.len(), min_ts: first.timestamp, max_ts: last.timestamp });
+        self.payload_bytes += payload.len();
+        self.runs_by_stream.entry(batch.stream_id).or_default().push(self.runs.len());
+        self.runs.push(Run {
+            stream_id: batch.stream_id,
+            start,
+            len: batch.events.len(),
+            min_ts: first.timestamp,
+            max_ts: last.timestamp,
+            payload,
+        });
     }
 
     fn key(&self, row: usize) -> EventKey {
         EventKey { timestamp: self.timestamps[row], event_id: self.event_ids[row] }
     }
 
-    fn message(&self, row: usize) -> &str {
-        &self.data[self.offsets[row]..self.offsets[row + 1]]
+    pub fn stream_id(&self, row: usize) -> u64 {
+        self.stream_ids[row]
+    }
+
+    pub fn timestamp(&self, row: usize) -> i64 {
+        self.timestamps[row]
+    }
+
+    pub fn ingestion(&self, row: usize) -> i64 {
+        self.ingestion[row]
+    }
+
+    pub fn event_id(&self, row: usize) -> u64 {
+        self.event_ids[row]
+    }
+
+    /// The message of a row. Payloads hold what were `String`s, so the UTF-8
+    /// check cannot fail short of memory corruption.
+    pub fn message(&self, row: usize) -> &str {
+        let run = &self.runs[self.run_of_row[row] as usize];
+        let start = self.message_offsets[row] as usize;
+        let bytes = run.payload.get(start..start + self.message_lens[row] as usize).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
     }
 
     pub fn stored_event(&self, row: usize) -> StoredEvent {
@@ -176,39 +216,32 @@ impl Memtable {
         }
     }
 
-    /// Row indexes of every event, sorted by key; rows of streams for which
-    /// `keep` is false are left out. Used by flush.
+    /// Row indexes of every event, in key order (a merge of the sorted
+    /// runs); rows of streams for which `keep` is false are left out. Used
+    /// by flush.
     pub fn sorted_rows(&self, keep: impl Fn(u64) -> bool) -> Vec<usize> {
-        let mut rows: Vec<usize> = (0..self.len()).filter(|&row| keep(self.stream_ids[row])).collect();
-        rows.sort_unstable_by_key(|&row| self.key(row));
-        rows
-    }
-
-    pub fn columns(&self) -> MemtableColumns<'_> {
-        MemtableColumns {
-            stream_ids: &self.stream_ids,
-            timestamps: &self.timestamps,
-            ingestion: &self.ingestion,
-            event_ids: &self.event_ids,
-            offsets: &self.offsets,
-            data: &self.data,
+        let mut heap: BinaryHeap<std::cmp::Reverse<(EventKey, usize)>> = BinaryHeap::new();
+        let mut ends: Vec<usize> = Vec::new();
+        for run in &self.runs {
+            if run.len > 0 && keep(run.stream_id) {
+                heap.push(std::cmp::Reverse((self.key(run.start), ends.len())));
+                ends.push(run.start + run.len);
+            }
         }
-    }
-}
-
-/// Borrowed column view for building segment files.
-pub struct MemtableColumns<'a> {
-    pub stream_ids: &'a [u64],
-    pub timestamps: &'a [i64],
-    pub ingestion: &'a [i64],
-    pub event_ids: &'a [u64],
-    pub offsets: &'a [usize],
-    pub data: &'a str,
-}
-
-impl MemtableColumns<'_> {
-    pub fn message(&self, row: usize) -> &str {
-        &self.data[self.offsets[row]..self.offsets[row + 1]]
+        // Which row each heap slot is at.
+        let mut positions: Vec<usize> =
+            self.runs.iter().filter(|run| run.len > 0 && keep(run.stream_id)).map(|run| run.start).collect();
+        let mut rows = Vec::with_capacity(self.len());
+        while let Some(std::cmp::Reverse((_, slot))) = heap.pop() {
+            let row = positions[slot];
+            rows.push(row);
+            let next = row + 1;
+            if next < ends[slot] {
+                positions[slot] = next;
+                heap.push(std::cmp::Reverse((self.key(next), slot)));
+            }
+        }
+        rows
     }
 }
 
@@ -268,7 +301,7 @@ impl MemCursor {
                 None => (0..memtable.runs.len()).collect(),
             };
             for run_index in run_indexes {
-                let run = memtable.runs[run_index];
+                let run = &memtable.runs[run_index];
                 if run.max_ts < filter.start_ts || run.min_ts > filter.end_ts || !filter.streams.contains(run.stream_id) {
                     continue;
                 }

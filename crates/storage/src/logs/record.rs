@@ -6,20 +6,12 @@
 //! u64 group_id | u64 stream_id | i64 ingestion_ms | u32 event_count
 //! event_count × (i64 timestamp_ms | u32 message_len | message bytes)
 //! ```
-//! little-endian. Decoding never panics and never trusts a length further
+//! little-endian. Indexing never panics and never trusts a length further
 //! than the bytes that are really there.
 
 use super::NewEvent;
 
 const KIND_LOG_BATCH: u8 = 1;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogBatch {
-    pub group_id: u64,
-    pub stream_id: u64,
-    pub ingestion_ms: i64,
-    pub events: Vec<NewEvent>,
-}
 
 pub fn encode(group_id: u64, stream_id: u64, ingestion_ms: i64, events: &[NewEvent]) -> Vec<u8> {
     let payload: usize = events.iter().map(|event| 12 + event.message.len()).sum();
@@ -37,14 +29,30 @@ pub fn encode(group_id: u64, stream_id: u64, ingestion_ms: i64, events: &[NewEve
     out
 }
 
+/// Where each event of an encoded batch sits in its payload, without
+/// copying the messages: the memtable keeps the payload itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchIndex {
+    pub group_id: u64,
+    pub stream_id: u64,
+    pub ingestion_ms: i64,
+    pub events: Vec<IndexedEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexedEvent {
+    pub timestamp: i64,
+    /// Byte range of the message in the payload.
+    pub offset: u32,
+    pub len: u32,
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     #[error("unknown record kind {0}")]
     UnknownKind(u8),
     #[error("record is truncated")]
     Truncated,
-    #[error("message is not valid UTF-8")]
-    NotUtf8,
 }
 
 struct Reader<'a> {
@@ -82,7 +90,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub fn decode(bytes: &[u8]) -> Result<LogBatch, DecodeError> {
+/// Indexes an encoded batch. Message bytes are not checked for UTF-8 here
+/// (they were `String`s when encoded; readers check as they read).
+pub fn index(bytes: &[u8]) -> Result<BatchIndex, DecodeError> {
+    let total = bytes.len();
     let mut reader = Reader { bytes };
     let kind = reader.u8()?;
     if kind != KIND_LOG_BATCH {
@@ -92,15 +103,15 @@ pub fn decode(bytes: &[u8]) -> Result<LogBatch, DecodeError> {
     let stream_id = reader.u64()?;
     let ingestion_ms = reader.i64()?;
     let count = reader.u32()? as usize;
-    // Each event needs at least 12 bytes; never reserve more than the record can hold.
     let mut events = Vec::with_capacity(count.min(reader.bytes.len() / 12));
     for _ in 0..count {
         let timestamp = reader.i64()?;
-        let len = reader.u32()? as usize;
-        let message = std::str::from_utf8(reader.take(len)?).map_err(|_| DecodeError::NotUtf8)?;
-        events.push(NewEvent { timestamp, message: message.to_string() });
+        let len = reader.u32()?;
+        let offset = u32::try_from(total - reader.bytes.len()).map_err(|_| DecodeError::Truncated)?;
+        reader.take(len as usize)?;
+        events.push(IndexedEvent { timestamp, offset, len });
     }
-    Ok(LogBatch { group_id, stream_id, ingestion_ms, events })
+    Ok(BatchIndex { group_id, stream_id, ingestion_ms, events })
 }
 
 #[cfg(test)]
@@ -108,16 +119,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trips_and_rejects_every_truncation() {
+    fn index_points_at_each_message() {
         let events = vec![
-            NewEvent { timestamp: 1, message: "hello".into() },
-            NewEvent { timestamp: 2, message: "wörld ✓".into() },
+            NewEvent { timestamp: 5, message: "one".into() },
+            NewEvent { timestamp: 6, message: "two ✓".into() },
         ];
-        let bytes = encode(7, 9, 1234, &events);
-        let batch = decode(&bytes).expect("decodes");
-        assert_eq!(batch, LogBatch { group_id: 7, stream_id: 9, ingestion_ms: 1234, events });
+        let bytes = encode(1, 2, 3, &events);
+        let index = index(&bytes).expect("indexes");
+        assert_eq!((index.group_id, index.stream_id, index.ingestion_ms), (1, 2, 3));
+        for (event, indexed) in events.iter().zip(&index.events) {
+            let range = indexed.offset as usize..(indexed.offset + indexed.len) as usize;
+            assert_eq!(&bytes[range], event.message.as_bytes());
+            assert_eq!(indexed.timestamp, event.timestamp);
+        }
         for cut in 0..bytes.len() {
-            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(super::index(&bytes[..cut]).is_err(), "cut at {cut}");
         }
     }
 
@@ -126,6 +142,6 @@ mod tests {
         let mut bytes = encode(1, 1, 1, &[]);
         let count_at = bytes.len() - 4;
         bytes[count_at..].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(decode(&bytes), Err(DecodeError::Truncated));
+        assert_eq!(index(&bytes), Err(DecodeError::Truncated));
     }
 }

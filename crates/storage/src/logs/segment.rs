@@ -40,6 +40,8 @@ use crate::objects::ObjectStorage;
 
 pub const FORMAT_VERSION: &str = "1";
 pub const ROW_GROUP_ROWS: usize = 32 * 1024;
+/// Fresh segments are written while ingest runs: cheap compression.
+const FRESH_ZSTD_LEVEL: i32 = 1;
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
 const COL_TIMESTAMP: usize = 0;
@@ -86,7 +88,7 @@ pub struct BuiltSegment {
 fn writer_properties(distinct_streams: usize) -> WriterProperties {
     let stream_id = ColumnPath::from("stream_id");
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(FRESH_ZSTD_LEVEL).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_column_statistics_enabled(ColumnPath::from("timestamp"), EnabledStatistics::Page)
@@ -102,60 +104,33 @@ fn writer_properties(distinct_streams: usize) -> WriterProperties {
         .build()
 }
 
-// Row indexes come from the memtable's own `sorted_rows`: always in bounds.
-#[allow(clippy::indexing_slicing)]
-/// Builds one file per UTC day from a memtable's rows, leaving out streams
-/// for which `stream_name` has no name (deleted streams).
+/// Builds one file per UTC day from a memtable's rows in key order,
+/// leaving out streams for which `stream_name` has no name (deleted
+/// streams). Row groups are built and encoded one at a time, so the memory
+/// a flush needs beyond the memtable is one row group plus the compressed
+/// file.
 pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>) -> Result<Vec<BuiltSegment>, SegmentError> {
     let names: HashMap<u64, Option<Arc<str>>> =
         memtable.streams().keys().map(|&stream_id| (stream_id, stream_name(stream_id))).collect();
     let rows = memtable.sorted_rows(|stream_id| names.get(&stream_id).is_some_and(Option::is_some));
-    let columns = memtable.columns();
     let mut built = Vec::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let day_of = |row: usize| columns.timestamps.get(row).map(|ts| ts.div_euclid(MILLIS_PER_DAY));
-        let day = day_of(rows[start]);
-        let end = start + rows[start..].partition_point(|&row| day_of(row) == day);
-        let day_rows = &rows[start..end];
-        start = end;
+    let day_of = |row: usize| memtable.timestamp(row).div_euclid(MILLIS_PER_DAY);
+    let mut rest: &[usize] = &rows;
+    while let Some(&first) = rest.first() {
+        let day = day_of(first);
+        let (day_rows, later) = rest.split_at(rest.partition_point(|&row| day_of(row) == day));
+        rest = later;
 
         let mut streams: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-        let mut log_stream = StringBuilder::with_capacity(day_rows.len(), day_rows.len() * 16);
-        let mut message_bytes = 0usize;
-        for &row in day_rows {
-            let stream_id = columns.stream_ids[row];
-            let name = names.get(&stream_id).cloned().flatten().unwrap_or_else(|| Arc::from(""));
-            log_stream.append_value(&*name);
-            let len = columns.message(row).len();
-            message_bytes += len;
-            let entry = streams.entry(stream_id).or_default();
-            entry.0 += 1;
-            entry.1 += len as u64;
+        let message_bytes: usize = day_rows.iter().map(|&row| memtable.message(row).len()).sum();
+        let mut buffer = Vec::with_capacity(message_bytes / 4 + 4096);
+        let mut writer = ArrowWriter::try_new(&mut buffer, schema(), Some(writer_properties(names.len())))?;
+        for chunk in day_rows.chunks(ROW_GROUP_ROWS) {
+            writer.write(&row_group_batch(memtable, chunk, &names, &mut streams)?)?;
         }
-        let mut message = StringBuilder::with_capacity(day_rows.len(), message_bytes);
-        for &row in day_rows {
-            message.append_value(columns.message(row));
-        }
-        let timestamps: Vec<i64> = day_rows.iter().map(|&row| columns.timestamps[row]).collect();
-        let min_ts = timestamps.first().copied().unwrap_or_default();
-        let max_ts = timestamps.last().copied().unwrap_or_default();
-        let arrays: Vec<ArrayRef> = vec![
-            Arc::new(TimestampMillisecondArray::from(timestamps).with_timezone("UTC")),
-            Arc::new(
-                TimestampMillisecondArray::from(day_rows.iter().map(|&row| columns.ingestion[row]).collect::<Vec<_>>())
-                    .with_timezone("UTC"),
-            ),
-            Arc::new(UInt64Array::from(day_rows.iter().map(|&row| columns.event_ids[row]).collect::<Vec<_>>())),
-            Arc::new(UInt64Array::from(day_rows.iter().map(|&row| columns.stream_ids[row]).collect::<Vec<_>>())),
-            Arc::new(log_stream.finish()),
-            Arc::new(message.finish()),
-        ];
-        let batch = RecordBatch::try_new(schema(), arrays)?;
-        let mut buffer = Vec::with_capacity(message_bytes / 3 + 4096);
-        let mut writer = ArrowWriter::try_new(&mut buffer, schema(), Some(writer_properties(streams.len())))?;
-        writer.write(&batch)?;
         writer.close()?;
+        let min_ts = day_rows.first().map(|&row| memtable.timestamp(row)).unwrap_or_default();
+        let max_ts = day_rows.last().map(|&row| memtable.timestamp(row)).unwrap_or_default();
         built.push(BuiltSegment {
             day: day_label(min_ts),
             bytes: Bytes::from(buffer),
@@ -166,6 +141,38 @@ pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>)
         });
     }
     Ok(built)
+}
+
+/// One row group's columns; adds each row to its stream's (rows, message
+/// bytes) totals.
+fn row_group_batch(
+    memtable: &Memtable,
+    rows: &[usize],
+    names: &HashMap<u64, Option<Arc<str>>>,
+    streams: &mut BTreeMap<u64, (u64, u64)>,
+) -> Result<RecordBatch, SegmentError> {
+    let mut log_stream = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+    let message_bytes: usize = rows.iter().map(|&row| memtable.message(row).len()).sum();
+    let mut message = StringBuilder::with_capacity(rows.len(), message_bytes);
+    for &row in rows {
+        let stream_id = memtable.stream_id(row);
+        let name = names.get(&stream_id).and_then(Option::as_deref).unwrap_or("");
+        log_stream.append_value(name);
+        let text = memtable.message(row);
+        message.append_value(text);
+        let entry = streams.entry(stream_id).or_default();
+        entry.0 += 1;
+        entry.1 += text.len() as u64;
+    }
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|&row| memtable.timestamp(row))).with_timezone("UTC")),
+        Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|&row| memtable.ingestion(row))).with_timezone("UTC")),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&row| memtable.event_id(row)))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&row| memtable.stream_id(row)))),
+        Arc::new(log_stream.finish()),
+        Arc::new(message.finish()),
+    ];
+    Ok(RecordBatch::try_new(schema(), arrays)?)
 }
 
 /// `YYYY-MM-DD` of a millisecond timestamp (UTC, proleptic Gregorian).

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use argus_core::SharedClock;
+use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use tracing::{info, warn};
@@ -15,7 +16,8 @@ use tracing::{info, warn};
 use super::memtable::{Memtable, SharedMemtable};
 use super::scan::{self, PageLimits};
 use super::segment::Segment;
-use super::{Direction, EventKey, GroupInfo, NewEvent, ScanFilter, ScanPage, Scope, StoreError, StoredEvent, StreamInfo, record};
+use super::record::{self, BatchIndex};
+use super::{Direction, EventKey, GroupInfo, NewEvent, ScanFilter, ScanPage, Scope, StoreError, StoredEvent, StreamInfo};
 use crate::catalog::{Catalog, CatalogError, GroupRecord, NewGroup, StreamStats, Tags};
 use crate::objects::ObjectStorage;
 use crate::wal::{Wal, WalOptions};
@@ -176,25 +178,26 @@ impl Group {
     }
 
     /// Inserts a durable WAL record's events; runs on the WAL writer thread
-    /// in LSN order. Returns the memtable's size after the insert.
-    fn apply(&self, lsn: u64, stream: &Stream, ingestion_ms: i64, events: &[NewEvent], wal_bytes: u64) -> usize {
+    /// in LSN order. Returns the memory the memtable grew by.
+    fn apply(&self, lsn: u64, stream: &Stream, batch: &BatchIndex, payload: Bytes) -> usize {
         if self.deleted.load(Ordering::Acquire) {
             return 0;
         }
+        let wal_bytes = payload.len() as u64 + crate::wal::RECORD_OVERHEAD;
         let data = self.data.read();
         let mut active = data.active.write();
         let before = active.memory_bytes();
-        active.insert(lsn, stream.id, ingestion_ms, events, wal_bytes);
+        active.insert(lsn, batch, payload, wal_bytes);
         let added = active.memory_bytes() - before;
         drop(active);
         drop(data);
         let mut runtime = stream.runtime.lock();
         runtime.unflushed_bytes += wal_bytes;
-        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+        if let (Some(first), Some(last)) = (batch.events.first(), batch.events.last()) {
             runtime.stats.merge(&StreamStats {
                 first_event_ms: Some(first.timestamp),
                 last_event_ms: Some(last.timestamp),
-                last_ingestion_ms: Some(ingestion_ms),
+                last_ingestion_ms: Some(batch.ingestion_ms),
             });
         }
         added
@@ -572,15 +575,17 @@ impl LogStore {
         let group = self.group_by_id(group_id)?;
         let stream = group.streams.read().by_id.get(&stream_id).cloned().ok_or(StoreError::StreamNotFound)?;
         self.wait_for_memtable_room().await;
-        let payload = record::encode(group_id, stream_id, ingestion_ms, &events);
-        let wal_bytes = payload.len() as u64 + crate::wal::RECORD_OVERHEAD;
+        let payload = Bytes::from(record::encode(group_id, stream_id, ingestion_ms, &events));
+        drop(events);
+        let batch = record::index(&payload).map_err(|error| StoreError::Unavailable(format!("encoding a batch: {error}")))?;
+        let kept = payload.clone();
         let memtable_bytes = Arc::clone(&self.memtable_bytes);
         let applied_lsn = Arc::clone(&self.applied_lsn);
         let flush_wanted = Arc::clone(&self.flush_wanted);
         let group_flush_bytes = self.options.group_flush_bytes;
         self.wal
             .append(payload, move |lsn| {
-                let added = group.apply(lsn, &stream, ingestion_ms, &events, wal_bytes);
+                let added = group.apply(lsn, &stream, &batch, kept);
                 memtable_bytes.fetch_add(added, Ordering::AcqRel);
                 applied_lsn.fetch_max(lsn, Ordering::AcqRel);
                 let group_bytes = group.data.read().active.read().memory_bytes();
@@ -634,7 +639,7 @@ impl LogStore {
 }
 
 fn replay_record(registry: &Registry, lsn: u64, payload: &[u8]) -> Result<usize, String> {
-    let batch = record::decode(payload).map_err(|error| error.to_string())?;
+    let batch = record::index(payload).map_err(|error| error.to_string())?;
     let Some(group) = registry.by_id.get(&batch.group_id) else {
         return Ok(0); // group deleted after this record was written
     };
@@ -644,6 +649,5 @@ fn replay_record(registry: &Registry, lsn: u64, payload: &[u8]) -> Result<usize,
     let Some(stream) = group.streams.read().by_id.get(&batch.stream_id).cloned() else {
         return Ok(0); // stream deleted after this record was written
     };
-    let wal_bytes = payload.len() as u64 + crate::wal::RECORD_OVERHEAD;
-    Ok(group.apply(lsn, &stream, batch.ingestion_ms, &batch.events, wal_bytes))
+    Ok(group.apply(lsn, &stream, &batch, Bytes::copy_from_slice(payload)))
 }

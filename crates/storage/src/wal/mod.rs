@@ -25,6 +25,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+use bytes::Bytes;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -380,7 +381,9 @@ impl Wal {
         })
     }
 
-    /// Appends one record (opaque bytes, up to [`MAX_PAYLOAD_BYTES`]).
+    /// Appends one record (opaque bytes, up to [`MAX_PAYLOAD_BYTES`]). The
+    /// payload is shared, not copied: a caller may keep a clone of the
+    /// `Bytes` it passes (the log store keeps it as memtable storage).
     ///
     /// `on_durable(lsn)` runs on the writer thread strictly in LSN order,
     /// after the record is durable per the policy and before this future
@@ -390,11 +393,11 @@ impl Wal {
     /// [`WalError::Failed`]. Dropping the future does not cancel the append.
     pub async fn append(
         &self,
-        payload: Vec<u8>,
+        payload: impl Into<Bytes>,
         on_durable: impl FnOnce(Lsn) + Send + 'static,
     ) -> Result<Lsn, WalError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(payload, Box::new(on_durable), Reply::Async(tx))?;
+        self.submit(payload.into(), Box::new(on_durable), Reply::Async(tx))?;
         rx.await.map_err(|_| WalError::WriterGone)?
     }
 
@@ -402,17 +405,17 @@ impl Wal {
     /// semantics). Do not call it from an async task.
     pub fn append_blocking(
         &self,
-        payload: Vec<u8>,
+        payload: impl Into<Bytes>,
         on_durable: impl FnOnce(Lsn) + Send + 'static,
     ) -> Result<Lsn, WalError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.submit(payload, Box::new(on_durable), Reply::Blocking(tx))?;
+        self.submit(payload.into(), Box::new(on_durable), Reply::Blocking(tx))?;
         rx.recv().map_err(|_| WalError::WriterGone)?
     }
 
     fn submit(
         &self,
-        payload: Vec<u8>,
+        payload: Bytes,
         on_durable: writer::DurableCallback,
         reply: Reply,
     ) -> Result<(), WalError> {

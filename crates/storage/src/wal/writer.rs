@@ -39,7 +39,7 @@ pub(crate) type DurableCallback = Box<dyn FnOnce(Lsn) + Send + 'static>;
 
 /// One queued append.
 pub(crate) struct Request {
-    pub payload: Vec<u8>,
+    pub payload: bytes::Bytes,
     pub on_durable: DurableCallback,
     pub reply: Reply,
 }

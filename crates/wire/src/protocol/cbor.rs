@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::canonical;
 use crate::model::{ServiceModel, ShapeRef, ShapeType};
-use crate::validate::{self, Violation};
+use crate::validate::{self, Path, Violation};
 
 use super::MalformedBody;
 
@@ -47,7 +47,7 @@ pub(super) fn decode_input(
     let Some(input) = input else {
         return Ok(Value::Object(Map::new()));
     };
-    Ok(decode_value(model, input, &wire, "", violations)
+    Ok(decode_value(model, input, &wire, &Path::Root, violations)
         .unwrap_or_else(|| Value::Object(Map::new())))
 }
 
@@ -75,7 +75,7 @@ fn decode_value(
     model: &ServiceModel,
     shape_ref: &ShapeRef,
     wire: &Cbor,
-    path: &str,
+    path: &Path<'_>,
     violations: &mut Vec<Violation>,
 ) -> Option<Value> {
     let shape = model.shape(&shape_ref.shape)?;
@@ -117,7 +117,7 @@ fn decode_value(
                 }) else {
                     continue;
                 };
-                let member_path = validate::member_path(path, name);
+                let member_path = path.member(name);
                 if let Some(value) = decode_value(model, member, item, &member_path, violations) {
                     out.insert(name.clone(), value);
                 }
@@ -135,7 +135,7 @@ fn decode_value(
                     model,
                     member,
                     item,
-                    &validate::element_path(path, index),
+                    &path.element(index),
                     violations,
                 ));
             }
@@ -152,7 +152,7 @@ fn decode_value(
                     violations.push(Violation::wrong_type(path, render(key), ShapeType::String));
                     continue;
                 };
-                let item_path = validate::map_value_path(path, key);
+                let item_path = path.map_value(key);
                 if let Some(value) = decode_value(model, value_ref, item, &item_path, violations) {
                     out.insert(key.clone(), value);
                 }

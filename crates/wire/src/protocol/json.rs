@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::MalformedBody;
 use crate::canonical;
 use crate::model::{ServiceModel, ShapeRef, ShapeType};
-use crate::validate::{self, Violation};
+use crate::validate::{self, Path, Violation};
 
 /// Decodes a request body into the canonical input.
 pub(super) fn decode_input(
@@ -34,45 +34,44 @@ pub(super) fn decode_input(
     let Some(input) = input else {
         return Ok(Value::Object(Map::new()));
     };
-    Ok(decode_value(model, input, &wire, "", violations)
+    Ok(decode_value(model, input, wire, &Path::Root, violations)
         .unwrap_or_else(|| Value::Object(Map::new())))
 }
 
-/// Converts one wire value to its canonical form; `None` when it is null or
-/// ill-typed (then a violation is recorded).
+/// Converts one wire value to its canonical form, moving its strings rather
+/// than copying them; `None` when it is null or ill-typed (then a violation
+/// is recorded).
 fn decode_value(
     model: &ServiceModel,
     shape_ref: &ShapeRef,
-    wire: &Value,
-    path: &str,
+    wire: Value,
+    path: &Path<'_>,
     violations: &mut Vec<Violation>,
 ) -> Option<Value> {
     if wire.is_null() {
         return None;
     }
     let Some(shape) = model.shape(&shape_ref.shape) else {
-        return Some(wire.clone());
+        return Some(wire);
     };
-    let wrong_type = |violations: &mut Vec<Violation>| {
+    let wrong_type = |wire: &Value, violations: &mut Vec<Violation>| {
         violations.push(Violation::wrong_type(path, render_wire(wire), shape.kind));
         None
     };
     match shape.kind {
         ShapeType::Structure => {
-            let Value::Object(object) = wire else {
-                return wrong_type(violations);
+            let Value::Object(mut object) = wire else {
+                return wrong_type(&wire, violations);
             };
             if shape.document {
-                return Some(wire.clone());
+                return Some(Value::Object(object));
             }
             let mut out = Map::new();
             for (name, member) in &shape.members {
                 let wire_name = member.location_name.as_deref().unwrap_or(name);
-                if let Some(value) = object.get(wire_name) {
-                    let member_path = validate::member_path(path, name);
-                    if let Some(value) =
-                        decode_value(model, member, value, &member_path, violations)
-                    {
+                if let Some(value) = object.remove(wire_name) {
+                    let member_path = path.member(name);
+                    if let Some(value) = decode_value(model, member, value, &member_path, violations) {
                         out.insert(name.clone(), value);
                     }
                 }
@@ -81,76 +80,74 @@ fn decode_value(
         }
         ShapeType::List => {
             let Value::Array(items) = wire else {
-                return wrong_type(violations);
+                return wrong_type(&wire, violations);
             };
             let Some(member) = &shape.member else {
-                return Some(wire.clone());
+                return Some(Value::Array(items));
             };
             let mut out = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                let item_path = validate::element_path(path, index);
+            for (index, item) in items.into_iter().enumerate() {
+                let item_path = path.element(index);
                 out.extend(decode_value(model, member, item, &item_path, violations));
             }
             Some(Value::Array(out))
         }
         ShapeType::Map => {
             let Value::Object(object) = wire else {
-                return wrong_type(violations);
+                return wrong_type(&wire, violations);
             };
             let Some(value_ref) = &shape.value else {
-                return Some(wire.clone());
+                return Some(Value::Object(object));
             };
             let mut out = Map::new();
             for (key, item) in object {
-                let item_path = validate::map_value_path(path, key);
+                let item_path = path.map_value(&key);
                 if let Some(value) = decode_value(model, value_ref, item, &item_path, violations) {
-                    out.insert(key.clone(), value);
+                    out.insert(key, value);
                 }
             }
             Some(Value::Object(out))
         }
         ShapeType::String => match wire {
-            Value::String(_) => Some(wire.clone()),
-            _ => wrong_type(violations),
+            Value::String(_) => Some(wire),
+            _ => wrong_type(&wire, violations),
         },
         ShapeType::Boolean => match wire {
-            Value::Bool(_) => Some(wire.clone()),
-            _ => wrong_type(violations),
+            Value::Bool(_) => Some(wire),
+            _ => wrong_type(&wire, violations),
         },
-        ShapeType::Integer => {
-            match canonical::value_i64(wire).filter(|n| i32::try_from(*n).is_ok()) {
-                Some(integer) => Some(Value::from(integer)),
-                None => wrong_type(violations),
-            }
-        }
-        ShapeType::Long => match canonical::value_i64(wire) {
+        ShapeType::Integer => match canonical::value_i64(&wire).filter(|n| i32::try_from(*n).is_ok()) {
             Some(integer) => Some(Value::from(integer)),
-            None => wrong_type(violations),
+            None => wrong_type(&wire, violations),
         },
-        ShapeType::Float | ShapeType::Double => match canonical::value_f64(wire) {
+        ShapeType::Long => match canonical::value_i64(&wire) {
+            Some(integer) => Some(Value::from(integer)),
+            None => wrong_type(&wire, violations),
+        },
+        ShapeType::Float | ShapeType::Double => match canonical::value_f64(&wire) {
             Some(float) => Some(canonical::float_value(float)),
-            None => wrong_type(violations),
+            None => wrong_type(&wire, violations),
         },
         ShapeType::Timestamp => {
-            let seconds = match wire {
+            let seconds = match &wire {
                 Value::Number(number) => number.as_f64(),
                 Value::String(text) => canonical::parse_timestamp_text(text),
                 _ => None,
             };
             match seconds.and_then(canonical::seconds_value) {
                 Some(value) => Some(value),
-                None => wrong_type(violations),
+                None => wrong_type(&wire, violations),
             }
         }
         // Re-encoded so handlers always see padded standard base64.
-        ShapeType::Blob => match wire {
+        ShapeType::Blob => match &wire {
             Value::String(text) => match canonical::decode_base64(text) {
                 Some(bytes) => Some(Value::String(canonical::encode_base64(&bytes))),
-                None => wrong_type(violations),
+                None => wrong_type(&wire, violations),
             },
-            _ => wrong_type(violations),
+            _ => wrong_type(&wire, violations),
         },
-        ShapeType::Other => Some(wire.clone()),
+        ShapeType::Other => Some(wire),
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::canonical;
 use crate::model::{ServiceModel, ShapeRef, ShapeType};
-use crate::validate::{self, Violation};
+use crate::validate::{self, Path, Violation};
 
 use super::MalformedBody;
 
@@ -100,7 +100,7 @@ pub(super) fn decode_input(
     };
     let decoder = Decoder { model, params };
     let mut out = Map::new();
-    decoder.structure_members(shape, "", "", 0, violations, &mut out);
+    decoder.structure_members(shape, "", &Path::Root, 0, violations, &mut out);
     Value::Object(out)
 }
 
@@ -115,7 +115,7 @@ impl Decoder<'_> {
         &self,
         shape: &crate::model::Shape,
         prefix: &str,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
         violations: &mut Vec<Violation>,
         out: &mut Map<String, Value>,
@@ -123,7 +123,7 @@ impl Decoder<'_> {
         for (name, member) in &shape.members {
             let wire_name = member.location_name.as_deref().unwrap_or(name);
             let key = join(prefix, wire_name);
-            let member_path = validate::member_path(path, name);
+            let member_path = path.member(name);
             if let Some(value) = self.value(member, &key, &member_path, depth, violations) {
                 out.insert(name.clone(), value);
             }
@@ -134,7 +134,7 @@ impl Decoder<'_> {
         &self,
         shape_ref: &ShapeRef,
         key: &str,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
         violations: &mut Vec<Violation>,
     ) -> Option<Value> {
@@ -173,7 +173,7 @@ impl Decoder<'_> {
                 let mut items = Vec::with_capacity(indices.len());
                 for (position, index) in indices.iter().enumerate() {
                     let item_key = format!("{base}.{index}");
-                    let item_path = validate::element_path(path, position);
+                    let item_path = path.element(position);
                     items.extend(self.value(member, &item_key, &item_path, depth + 1, violations));
                 }
                 Some(Value::Array(items))
@@ -204,7 +204,7 @@ impl Decoder<'_> {
                     let Some(entry_key) = self.params.get(&join(&entry, key_name)) else {
                         continue;
                     };
-                    let entry_path = validate::map_value_path(path, entry_key);
+                    let entry_path = path.map_value(entry_key);
                     let value_key = join(&entry, value_name);
                     if let Some(value) =
                         self.value(value_ref, &value_key, &entry_path, depth + 1, violations)
