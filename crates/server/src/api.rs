@@ -73,11 +73,24 @@ async fn read_body(parts: &http::request::Parts, body: Body, max: usize) -> Resu
     if declared.is_some_and(|length| length > max as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(error) => Err(ApiError::new(ErrorCode::Serialization, format!("could not read the request body: {error}"))),
+    // Collect into one buffer sized from Content-Length: no regrowth copies
+    // of large bodies.
+    let mut buffer = bytes::BytesMut::with_capacity(declared.map_or(0, |length| length as usize));
+    let mut body = Limited::new(body, max);
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    buffer.extend_from_slice(&data);
+                }
+            }
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+            Err(error) => {
+                return Err(ApiError::new(ErrorCode::Serialization, format!("could not read the request body: {error}")));
+            }
+        }
     }
+    Ok(buffer.freeze())
 }
 
 /// Inflates a `Content-Encoding: gzip` body (botocore compresses large

@@ -7,6 +7,7 @@
 //! durable per the fsync policy; segment files are fsynced before the WAL
 //! space that covered them is released.
 
+pub mod background;
 pub mod catalog;
 pub mod logs;
 pub mod objects;

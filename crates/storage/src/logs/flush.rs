@@ -130,13 +130,16 @@ impl LogStore {
     }
 
     async fn flush_memtable(&self, group: &Arc<Group>, memtable: &SharedMemtable) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let built = {
             let group = Arc::clone(group);
             let memtable = Arc::clone(memtable);
-            tokio::task::spawn_blocking(move || segment::build(&memtable.read(), |stream_id| group.stream_name(stream_id)))
+            self.background
+                .run(move || segment::build(&memtable.read(), |stream_id| group.stream_name(stream_id)))
                 .await
-                .map_err(|join| StoreError::Unavailable(format!("building a segment failed: {join}")))??
+                .map_err(|closed| StoreError::Unavailable(closed.to_string()))??
         };
+        let built_ms = started.elapsed().as_millis() as u64;
         let mut records = Vec::new();
         for file in built {
             let id = {
@@ -176,6 +179,7 @@ impl LogStore {
             });
         }
 
+        let written_ms = started.elapsed().as_millis() as u64;
         let (flushed_lsn, deltas, memory) = {
             let table = memtable.read();
             (table.max_lsn(), table.streams().clone(), table.memory_bytes())
@@ -230,7 +234,14 @@ impl LogStore {
         group.flushed_lsn.fetch_max(flushed_lsn, Ordering::AcqRel);
         let held = self.memtable_bytes.load(Ordering::Acquire);
         self.memtable_bytes.fetch_sub(memory.min(held), Ordering::AcqRel);
-        debug!(group = %group.name, flushed_lsn, "flushed memtable");
+        debug!(
+            group = %group.name,
+            flushed_lsn,
+            built_ms,
+            written_ms,
+            committed_ms = started.elapsed().as_millis() as u64,
+            "flushed memtable"
+        );
         Ok(())
     }
 

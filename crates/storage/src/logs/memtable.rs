@@ -201,10 +201,18 @@ impl Memtable {
     /// The message of a row. Payloads hold what were `String`s, so the UTF-8
     /// check cannot fail short of memory corruption.
     pub fn message(&self, row: usize) -> &str {
+        std::str::from_utf8(self.message_bytes(row)).unwrap_or_default()
+    }
+
+    /// The message's bytes, unchecked (flush validates whole columns at once).
+    pub fn message_bytes(&self, row: usize) -> &[u8] {
         let run = &self.runs[self.run_of_row[row] as usize];
         let start = self.message_offsets[row] as usize;
-        let bytes = run.payload.get(start..start + self.message_lens[row] as usize).unwrap_or_default();
-        std::str::from_utf8(bytes).unwrap_or_default()
+        run.payload.get(start..start + self.message_lens[row] as usize).unwrap_or_default()
+    }
+
+    pub fn message_len(&self, row: usize) -> usize {
+        self.message_lens[row] as usize
     }
 
     pub fn stored_event(&self, row: usize) -> StoredEvent {

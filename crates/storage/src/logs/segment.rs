@@ -16,6 +16,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray, UInt64Array,
 };
+use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -122,7 +123,7 @@ pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>)
         rest = later;
 
         let mut streams: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-        let message_bytes: usize = day_rows.iter().map(|&row| memtable.message(row).len()).sum();
+        let message_bytes: usize = day_rows.iter().map(|&row| memtable.message_len(row)).sum();
         let mut buffer = Vec::with_capacity(message_bytes / 4 + 4096);
         let mut writer = ArrowWriter::try_new(&mut buffer, schema(), Some(writer_properties(names.len())))?;
         for chunk in day_rows.chunks(ROW_GROUP_ROWS) {
@@ -152,25 +153,33 @@ fn row_group_batch(
     streams: &mut BTreeMap<u64, (u64, u64)>,
 ) -> Result<RecordBatch, SegmentError> {
     let mut log_stream = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
-    let message_bytes: usize = rows.iter().map(|&row| memtable.message(row).len()).sum();
-    let mut message = StringBuilder::with_capacity(rows.len(), message_bytes);
+    // Messages are copied into one buffer and checked as UTF-8 once, as a
+    // whole column, instead of row by row.
+    let message_bytes: usize = rows.iter().map(|&row| memtable.message_len(row)).sum();
+    let mut values: Vec<u8> = Vec::with_capacity(message_bytes);
+    let mut offsets: Vec<i32> = Vec::with_capacity(rows.len() + 1);
+    offsets.push(0);
     for &row in rows {
         let stream_id = memtable.stream_id(row);
         let name = names.get(&stream_id).and_then(Option::as_deref).unwrap_or("");
         log_stream.append_value(name);
-        let text = memtable.message(row);
-        message.append_value(text);
+        let text = memtable.message_bytes(row);
+        values.extend_from_slice(text);
+        offsets.push(i32::try_from(values.len()).map_err(|_| {
+            SegmentError::Arrow(arrow::error::ArrowError::ComputeError("a row group's messages exceed 2 GiB".into()))
+        })?);
         let entry = streams.entry(stream_id).or_default();
         entry.0 += 1;
         entry.1 += text.len() as u64;
     }
+    let message = StringArray::try_new(OffsetBuffer::new(offsets.into()), values.into(), None)?;
     let arrays: Vec<ArrayRef> = vec![
         Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|&row| memtable.timestamp(row))).with_timezone("UTC")),
         Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|&row| memtable.ingestion(row))).with_timezone("UTC")),
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&row| memtable.event_id(row)))),
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&row| memtable.stream_id(row)))),
         Arc::new(log_stream.finish()),
-        Arc::new(message.finish()),
+        Arc::new(message),
     ];
     Ok(RecordBatch::try_new(schema(), arrays)?)
 }

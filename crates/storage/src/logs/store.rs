@@ -18,6 +18,7 @@ use super::scan::{self, PageLimits};
 use super::segment::Segment;
 use super::record::{self, BatchIndex};
 use super::{Direction, EventKey, GroupInfo, NewEvent, ScanFilter, ScanPage, Scope, StoreError, StoredEvent, StreamInfo};
+use crate::background::BackgroundPool;
 use crate::catalog::{Catalog, CatalogError, GroupRecord, NewGroup, StreamStats, Tags};
 use crate::objects::ObjectStorage;
 use crate::wal::{Wal, WalOptions};
@@ -251,6 +252,8 @@ pub struct LogStore {
     pub(super) flushed: Notify,
     pub(super) closing: AtomicBool,
     pub(super) flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Low-priority threads for building segment files.
+    pub(super) background: BackgroundPool,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -348,6 +351,7 @@ impl LogStore {
             flushed: Notify::new(),
             closing: AtomicBool::new(false),
             flusher: Mutex::new(None),
+            background: BackgroundPool::new("argus-flush", 1),
         });
         store.remove_orphan_files(&known_paths).await;
         let flusher = tokio::spawn(LogStore::flusher_loop(
