@@ -45,8 +45,8 @@ impl LogStoreOptions {
     pub fn new(clock: SharedClock) -> LogStoreOptions {
         LogStoreOptions {
             group_flush_bytes: 64 << 20,
-            total_flush_bytes: 256 << 20,
-            total_hard_limit_bytes: 512 << 20,
+            total_flush_bytes: 192 << 20,
+            total_hard_limit_bytes: 320 << 20,
             flush_age: Duration::from_secs(300),
             wal_flush_bytes: 1 << 30,
             check_interval: Duration::from_secs(1),
