@@ -47,6 +47,22 @@ pub async fn advance_clock(State(state): State<Arc<AppState>>, Query(params): Qu
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// `POST /_argus/flush`: writes every memtable to segment files now (what
+/// the server does on its own when memtables fill or age; benchmarks and
+/// operators use it to measure or snapshot what is on disk).
+pub async fn flush(State(state): State<Arc<AppState>>) -> Response {
+    let Some(services) = state.services.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"starting"}"#).into_response();
+    };
+    match services.logs_store.flush_all().await {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"flushed":true}"#).into_response(),
+        Err(error) => {
+            warn!(%error, "flush requested over HTTP failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "flush failed; see the server log").into_response()
+        }
+    }
+}
+
 fn to_response(response: http::Response<Bytes>) -> Response {
     response.map(Body::from)
 }

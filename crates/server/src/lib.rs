@@ -81,6 +81,7 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/_argus/health", get(api::health))
         .route("/_argus/clock", post(api::advance_clock))
+        .route("/_argus/flush", post(api::flush))
         .fallback(api::aws_api)
         .with_state(state)
 }

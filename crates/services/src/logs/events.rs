@@ -6,7 +6,7 @@ use std::sync::Arc;
 use argus_core::{ApiError, RequestContext};
 use argus_query::filter::FilterPattern;
 use argus_storage::logs::{
-    Direction, EventKey, NewEvent, PageLimits, ScanFilter, StoredEvent, StreamFilter, StreamInfo,
+    Direction, EventKey, NewEvent, PageLimits, ScanFilter, StoredEvent, StreamFilter, StreamInfo, TokenQuery,
 };
 use serde::{Deserialize, Serialize};
 
@@ -212,7 +212,8 @@ pub async fn get(service: &LogsService, ctx: &RequestContext, request: GetLogEve
         None if request.start_from_head.unwrap_or(false) => (Direction::Forward, None),
         None => (Direction::Backward, None),
     };
-    let filter = ScanFilter { streams: StreamFilter::One(stream.id), start_ts, end_ts, predicate: None };
+    let filter =
+        ScanFilter { streams: StreamFilter::One(stream.id), start_ts, end_ts, predicate: None, tokens: TokenQuery::default() };
     let limits = PageLimits { max_events: request.limit.unwrap_or(MAX_EVENTS_PER_PAGE), max_bytes: MAX_RESPONSE_BYTES };
     let mut page = service
         .store
@@ -335,6 +336,10 @@ pub async fn filter(service: &LogsService, ctx: &RequestContext, request: Filter
         return Ok(FilterLogEventsResponse { events: Vec::new(), searched_log_streams: Vec::new(), next_token: None });
     }
     let names: HashMap<u64, String> = selected.iter().map(|stream| (stream.id, stream.name.clone())).collect();
+    let literals = pattern.required_literals();
+    let tokens = TokenQuery::from_literals(
+        literals.iter().map(|alternatives| alternatives.iter().map(|literal| (literal.text.as_str(), literal.whole_word))),
+    );
     let predicate: Option<argus_storage::logs::MessagePredicate> = if pattern.is_match_all() {
         None
     } else {
@@ -346,6 +351,7 @@ pub async fn filter(service: &LogsService, ctx: &RequestContext, request: Filter
         start_ts: request.start_time.unwrap_or(i64::MIN),
         end_ts: request.end_time.unwrap_or(i64::MAX),
         predicate,
+        tokens,
     };
     let limits = PageLimits { max_events: request.limit.unwrap_or(MAX_EVENTS_PER_PAGE), max_bytes: MAX_RESPONSE_BYTES };
     let page = service

@@ -94,9 +94,12 @@ pub struct SegmentRecord {
     pub min_ts: i64,
     pub max_ts: i64,
     pub rows: u64,
+    /// Size of the Parquet file.
     pub file_bytes: u64,
-    /// Per-stream share of the file: rows and bytes (the file size split in
-    /// proportion to each stream's message bytes).
+    /// Size of its token index sidecar.
+    pub index_bytes: u64,
+    /// Per-stream share of the files: rows and bytes (file and index sizes
+    /// split in proportion to each stream's message bytes).
     pub streams: Vec<SegmentStream>,
 }
 

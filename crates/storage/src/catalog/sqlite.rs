@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS log_segments (
     min_ts INTEGER NOT NULL,
     max_ts INTEGER NOT NULL,
     rows INTEGER NOT NULL,
-    file_bytes INTEGER NOT NULL
+    file_bytes INTEGER NOT NULL,
+    index_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS log_segment_streams (
     segment_id INTEGER NOT NULL REFERENCES log_segments(id) ON DELETE CASCADE,
@@ -84,6 +85,13 @@ impl SqliteCatalog {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        // Catalogs written before segments had token indexes.
+        let has_index_bytes = conn
+            .prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'index_bytes'")?
+            .exists([])?;
+        if !has_index_bytes {
+            conn.execute_batch("ALTER TABLE log_segments ADD COLUMN index_bytes INTEGER NOT NULL DEFAULT 0")?;
+        }
         let version: Option<String> =
             conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0)).optional()?;
         match version {
@@ -198,7 +206,7 @@ impl Catalog for SqliteCatalog {
             }
         }
         let mut stmt = conn
-            .prepare("SELECT id, group_id, path, min_ts, max_ts, rows, file_bytes FROM log_segments ORDER BY id")?;
+            .prepare("SELECT id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes FROM log_segments ORDER BY id")?;
         let rows = stmt.query_map([], |row| {
             Ok(SegmentRecord {
                 id: to_u64(row.get(0)?),
@@ -208,6 +216,7 @@ impl Catalog for SqliteCatalog {
                 max_ts: row.get(4)?,
                 rows: to_u64(row.get(5)?),
                 file_bytes: to_u64(row.get(6)?),
+                index_bytes: to_u64(row.get(7)?),
                 streams: Vec::new(),
             })
         })?;
@@ -317,8 +326,8 @@ impl Catalog for SqliteCatalog {
         let tx = conn.transaction()?;
         for segment in &commit.segments {
             tx.execute(
-                "INSERT INTO log_segments (id, group_id, path, min_ts, max_ts, rows, file_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO log_segments (id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     to_i64(segment.id),
                     to_i64(segment.group_id),
@@ -327,6 +336,7 @@ impl Catalog for SqliteCatalog {
                     segment.max_ts,
                     to_i64(segment.rows),
                     to_i64(segment.file_bytes),
+                    to_i64(segment.index_bytes),
                 ],
             )?;
             for stream in &segment.streams {
@@ -420,6 +430,7 @@ mod tests {
                         max_ts: 20,
                         rows: 3,
                         file_bytes: 100,
+                        index_bytes: 10,
                         streams: vec![SegmentStream { stream_id, rows: 3, bytes: 100 }],
                     }],
                     stream_stats: vec![(

@@ -149,7 +149,10 @@ impl LogStore {
                     .map_err(|join| StoreError::Unavailable(join.to_string()))??
             };
             let path = format!("logs/{}/dt={}/{id:016}.parquet", group.id, file.day);
+            // The index first: a committed segment always has its sidecar.
+            let index_bytes = self.objects.put_durable(&segment::tokens_path(&path), file.tokens).await?;
             let file_bytes = self.objects.put_durable(&path, file.bytes).await?;
+            let disk_bytes = file_bytes + index_bytes;
             let message_total: u64 = file.streams.values().map(|(_, bytes)| bytes).sum();
             let mut streams = Vec::new();
             let mut assigned = 0u64;
@@ -158,11 +161,11 @@ impl LogStore {
                 // The file's size split in proportion to message bytes; the
                 // last stream takes the rounding remainder.
                 let share = if index + 1 == count {
-                    file_bytes - assigned
+                    disk_bytes - assigned
                 } else if message_total == 0 {
                     0
                 } else {
-                    (u128::from(file_bytes) * u128::from(*message_bytes) / u128::from(message_total)) as u64
+                    (u128::from(disk_bytes) * u128::from(*message_bytes) / u128::from(message_total)) as u64
                 };
                 assigned += share;
                 streams.push(SegmentStream { stream_id: *stream_id, rows: *rows, bytes: share });
@@ -175,6 +178,7 @@ impl LogStore {
                 max_ts: file.max_ts,
                 rows: file.rows,
                 file_bytes,
+                index_bytes,
                 streams,
             });
         }
@@ -196,7 +200,7 @@ impl LogStore {
         };
         if group.deleted.load(Ordering::Acquire) {
             for record in &records {
-                let _ = self.objects.delete(&record.path).await;
+                self.delete_segment_files(&record.path).await;
             }
             group.data.write().frozen.retain(|table| !Arc::ptr_eq(table, memtable));
             return Ok(());
@@ -227,7 +231,7 @@ impl LogStore {
             let mut data = group.data.write();
             data.frozen.retain(|table| !Arc::ptr_eq(table, memtable));
             for record in records {
-                data.segment_bytes += record.file_bytes;
+                data.segment_bytes += record.file_bytes + record.index_bytes;
                 data.segments.push(Arc::new(Segment::new(record, self.objects.clone())));
             }
         }

@@ -16,6 +16,7 @@ mod record;
 mod scan;
 mod segment;
 mod store;
+mod tokens;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 pub use scan::PageLimits;
 pub use segment::{FORMAT_VERSION as SEGMENT_FORMAT_VERSION, day_label};
 pub use store::{GroupSpec, LogStore, LogStoreOptions};
+pub use tokens::TokenQuery;
 
 use crate::catalog::{CatalogError, Tags};
 
@@ -84,13 +86,15 @@ impl StreamFilter {
 pub type MessagePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// What a read selects: streams, an inclusive time range, and optionally a
-/// test on the message (a filter pattern).
+/// test on the message (a filter pattern) with the tokens every match must
+/// contain (to skip row groups through the token index).
 #[derive(Clone)]
 pub struct ScanFilter {
     pub streams: StreamFilter,
     pub start_ts: i64,
     pub end_ts: i64,
     pub predicate: Option<MessagePredicate>,
+    pub tokens: TokenQuery,
 }
 
 impl std::fmt::Debug for ScanFilter {

@@ -19,11 +19,12 @@ use arrow::array::{
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
-use futures::TryStreamExt;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
@@ -32,9 +33,13 @@ use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
+use bytes::Buf;
 use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
+use tracing::warn;
 
 use super::memtable::Memtable;
+use super::tokens::{self, RowGroupTokens, SidecarHeader, TokenQuery};
 use super::{Direction, EventKey, ScanFilter, StoredEvent};
 use crate::catalog::SegmentRecord;
 use crate::objects::ObjectStorage;
@@ -49,6 +54,7 @@ const COL_TIMESTAMP: usize = 0;
 const COL_INGESTION: usize = 1;
 const COL_EVENT_ID: usize = 2;
 const COL_STREAM_ID: usize = 3;
+const COL_LOG_STREAM: usize = 4;
 const COL_MESSAGE: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +65,8 @@ pub enum SegmentError {
     Arrow(#[from] arrow::error::ArrowError),
     #[error("segment file {path} is not in the expected format: {reason}")]
     Format { path: String, reason: String },
+    #[error(transparent)]
+    Object(#[from] crate::objects::ObjectError),
 }
 
 pub fn schema() -> SchemaRef {
@@ -79,6 +87,8 @@ pub struct BuiltSegment {
     /// UTC day of the events, `YYYY-MM-DD`.
     pub day: String,
     pub bytes: Bytes,
+    /// The token index sidecar (`tokens.rs`).
+    pub tokens: Bytes,
     pub min_ts: i64,
     pub max_ts: i64,
     pub rows: u64,
@@ -126,8 +136,13 @@ pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>)
         let message_bytes: usize = day_rows.iter().map(|&row| memtable.message_len(row)).sum();
         let mut buffer = Vec::with_capacity(message_bytes / 4 + 4096);
         let mut writer = ArrowWriter::try_new(&mut buffer, schema(), Some(writer_properties(names.len())))?;
+        let mut row_group_tokens = Vec::new();
         for chunk in day_rows.chunks(ROW_GROUP_ROWS) {
-            writer.write(&row_group_batch(memtable, chunk, &names, &mut streams)?)?;
+            let mut tokens = RowGroupTokens::default();
+            writer.write(&row_group_batch(memtable, chunk, &names, &mut streams, &mut tokens)?)?;
+            // One chunk, one row group: the token filters line up with them.
+            writer.flush()?;
+            row_group_tokens.push(tokens);
         }
         writer.close()?;
         let min_ts = day_rows.first().map(|&row| memtable.timestamp(row)).unwrap_or_default();
@@ -135,6 +150,7 @@ pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>)
         built.push(BuiltSegment {
             day: day_label(min_ts),
             bytes: Bytes::from(buffer),
+            tokens: Bytes::from(tokens::encode_sidecar(&row_group_tokens)),
             min_ts,
             max_ts,
             rows: day_rows.len() as u64,
@@ -151,6 +167,7 @@ fn row_group_batch(
     rows: &[usize],
     names: &HashMap<u64, Option<Arc<str>>>,
     streams: &mut BTreeMap<u64, (u64, u64)>,
+    tokens: &mut RowGroupTokens,
 ) -> Result<RecordBatch, SegmentError> {
     let mut log_stream = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
     // Messages are copied into one buffer and checked as UTF-8 once, as a
@@ -164,6 +181,7 @@ fn row_group_batch(
         let name = names.get(&stream_id).and_then(Option::as_deref).unwrap_or("");
         log_stream.append_value(name);
         let text = memtable.message_bytes(row);
+        tokens.add_message(text);
         values.extend_from_slice(text);
         offsets.push(i32::try_from(values.len()).map_err(|_| {
             SegmentError::Arrow(arrow::error::ArrowError::ComputeError("a row group's messages exceed 2 GiB".into()))
@@ -182,6 +200,11 @@ fn row_group_batch(
         Arc::new(message),
     ];
     Ok(RecordBatch::try_new(schema(), arrays)?)
+}
+
+/// The token index sidecar of the segment file at `path`.
+pub fn tokens_path(path: &str) -> String {
+    format!("{path}{}", tokens::SIDECAR_SUFFIX)
 }
 
 /// `YYYY-MM-DD` of a millisecond timestamp (UTC, proleptic Gregorian).
@@ -207,11 +230,82 @@ pub struct Segment {
     pub record: SegmentRecord,
     storage: ObjectStorage,
     metadata: OnceCell<ArrowReaderMetadata>,
+    /// The token index header, once read; `None` if the sidecar is missing
+    /// or damaged (searches then read every row group).
+    token_header: OnceCell<Option<SidecarHeader>>,
 }
 
 impl Segment {
     pub fn new(record: SegmentRecord, storage: ObjectStorage) -> Segment {
-        Segment { record, storage, metadata: OnceCell::new() }
+        Segment { record, storage, metadata: OnceCell::new(), token_header: OnceCell::new() }
+    }
+
+    pub fn tokens_path(&self) -> String {
+        tokens_path(&self.record.path)
+    }
+
+    async fn token_header(&self, row_groups: usize) -> Option<&SidecarHeader> {
+        self.token_header
+            .get_or_init(|| async {
+                let len = SidecarHeader::len_for(row_groups) as u64;
+                let bytes = match self.storage.get_range(&self.tokens_path(), 0..len).await {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        warn!(path = %self.record.path, %error, "segment has no readable token index; searching it in full");
+                        return None;
+                    }
+                };
+                match SidecarHeader::decode(&bytes).ok().filter(|header| header.row_groups() == row_groups) {
+                    Some(header) => Some(header),
+                    None => {
+                        warn!(path = %self.record.path, "segment's token index is damaged; searching it in full");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+
+    /// The row groups among `candidates` whose token filters may hold a
+    /// match of `query`; all of them when the index cannot be read.
+    async fn prune_by_tokens(&self, query: &TokenQuery, candidates: Vec<usize>) -> Vec<usize> {
+        let row_groups = match self.metadata().await {
+            Ok(metadata) => metadata.metadata().num_row_groups(),
+            Err(_) => return candidates,
+        };
+        let Some(header) = self.token_header(row_groups).await else {
+            return candidates;
+        };
+        let hashes: Vec<u64> = query.hashes().collect();
+        let mut ranges = Vec::with_capacity(candidates.len() * hashes.len());
+        for &row_group in &candidates {
+            for &hash in &hashes {
+                match header.block_range(row_group, hash) {
+                    Some(range) => ranges.push(range),
+                    None => return candidates,
+                }
+            }
+        }
+        let blocks = match self.storage.get_ranges(&self.tokens_path(), &ranges).await {
+            Ok(blocks) => blocks,
+            Err(error) => {
+                warn!(path = %self.record.path, %error, "could not read the token index; searching in full");
+                return candidates;
+            }
+        };
+        let mut kept = Vec::new();
+        for (position, &row_group) in candidates.iter().enumerate() {
+            let base = position * hashes.len();
+            let present = |hash: u64| {
+                let Some(slot) = hashes.iter().position(|&wanted| wanted == hash) else { return true };
+                blocks.get(base + slot).is_none_or(|block| tokens::block_may_contain(block, hash))
+            };
+            if query.may_match(present) {
+                kept.push(row_group);
+            }
+        }
+        kept
     }
 
     fn reader(&self) -> SegmentReader {
@@ -277,6 +371,10 @@ impl AsyncFileReader for SegmentReader {
     }
 }
 
+/// Row groups read ahead of the merge: while one is consumed, the next are
+/// fetched and decoded on blocking threads (both cores for one scan).
+const PREFETCH: usize = 2;
+
 /// A lazy, key-ordered read over one segment: one row group per chunk.
 pub struct SegCursor {
     segment: Arc<Segment>,
@@ -285,11 +383,20 @@ pub struct SegCursor {
     after: Option<EventKey>,
     /// Row groups still to read, in read order; `None` until the footer is loaded.
     pending: Option<VecDeque<usize>>,
+    inflight: VecDeque<JoinHandle<Result<Vec<StoredEvent>, SegmentError>>>,
+}
+
+impl Drop for SegCursor {
+    fn drop(&mut self) {
+        for task in &self.inflight {
+            task.abort();
+        }
+    }
 }
 
 impl SegCursor {
     pub fn new(segment: Arc<Segment>, filter: Arc<ScanFilter>, direction: Direction, after: Option<EventKey>) -> SegCursor {
-        SegCursor { segment, filter, direction, after, pending: None }
+        SegCursor { segment, filter, direction, after, pending: None, inflight: VecDeque::new() }
     }
 
     /// A key no later (in read direction) than anything this cursor returns.
@@ -303,7 +410,7 @@ impl SegCursor {
 
     async fn init(&mut self) -> Result<(), SegmentError> {
         let metadata = self.segment.metadata().await?;
-        let mut candidates = VecDeque::new();
+        let mut candidates = Vec::new();
         for (index, row_group) in metadata.metadata().row_groups().iter().enumerate() {
             let Some(column) = row_group.columns().get(COL_TIMESTAMP) else {
                 return Err(self.segment.format_error("missing timestamp column"));
@@ -323,13 +430,17 @@ impl SegCursor {
                 (Direction::Backward, Some(after)) => min_ts <= after.timestamp,
             };
             if past_position {
-                candidates.push_back(index);
+                candidates.push(index);
             }
         }
-        if self.direction == Direction::Backward {
-            candidates = candidates.into_iter().rev().collect();
+        if !self.filter.tokens.is_empty() && !candidates.is_empty() {
+            candidates = self.segment.prune_by_tokens(&self.filter.tokens, candidates).await;
         }
-        self.pending = Some(candidates);
+        let mut pending: VecDeque<usize> = candidates.into();
+        if self.direction == Direction::Backward {
+            pending = pending.into_iter().rev().collect();
+        }
+        self.pending = Some(pending);
         Ok(())
     }
 
@@ -340,30 +451,82 @@ impl SegCursor {
             self.init().await?;
         }
         loop {
-            let Some(row_group) = self.pending.as_mut().and_then(VecDeque::pop_front) else {
+            while self.inflight.len() < PREFETCH {
+                let Some(row_group) = self.pending.as_mut().and_then(VecDeque::pop_front) else { break };
+                let job = RowGroupRead {
+                    segment: Arc::clone(&self.segment),
+                    filter: Arc::clone(&self.filter),
+                    direction: self.direction,
+                    after: self.after,
+                    row_group,
+                };
+                self.inflight.push_back(tokio::spawn(job.run()));
+            }
+            let Some(task) = self.inflight.pop_front() else {
                 return Ok(Vec::new());
             };
-            let events = self.read_row_group(row_group).await?;
+            let events = task.await.map_err(|join| self.segment.format_error(format!("row group read failed: {join}")))??;
             if !events.is_empty() {
                 return Ok(events);
             }
         }
     }
+}
 
-    async fn read_row_group(&self, row_group: usize) -> Result<Vec<StoredEvent>, SegmentError> {
+/// One row group to fetch, decode and filter.
+struct RowGroupRead {
+    segment: Arc<Segment>,
+    filter: Arc<ScanFilter>,
+    direction: Direction,
+    after: Option<EventKey>,
+    row_group: usize,
+}
+
+impl RowGroupRead {
+    async fn run(self) -> Result<Vec<StoredEvent>, SegmentError> {
         let metadata = self.segment.metadata().await?.clone();
-        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(self.segment.reader(), metadata);
-        if let Some(stream_id) = self.filter.streams.single()
-            && let Some(bloom) = builder.get_row_group_column_bloom_filter(row_group, COL_STREAM_ID).await?
-            && !bloom.check(&(stream_id as i64))
-        {
-            return Ok(Vec::new());
+        if let Some(stream_id) = self.filter.streams.single() {
+            let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(self.segment.reader(), metadata.clone());
+            if let Some(bloom) = builder.get_row_group_column_bloom_filter(self.row_group, COL_STREAM_ID).await?
+                && !bloom.check(&(stream_id as i64))
+            {
+                return Ok(Vec::new());
+            }
         }
-        let stream = builder.with_row_groups(vec![row_group]).with_batch_size(ROW_GROUP_ROWS).build()?;
-        let batches: Vec<RecordBatch> = stream.try_collect().await?;
+        let Some(row_group) = metadata.metadata().row_groups().get(self.row_group) else {
+            return Err(self.segment.format_error("row group out of range"));
+        };
+        // The name column is not needed: fetch the other column chunks only.
+        let mut ranges = Vec::new();
+        for (index, column) in row_group.columns().iter().enumerate() {
+            if index != COL_LOG_STREAM {
+                let (start, len) = column.byte_range();
+                ranges.push(start..start + len);
+            }
+        }
+        let fetched = self.segment.storage.get_ranges(&self.segment.record.path, &ranges).await?;
+        let pieces = Pieces {
+            file_bytes: self.segment.record.file_bytes,
+            pieces: ranges.iter().map(|range| range.start).zip(fetched).collect(),
+        };
+        tokio::task::spawn_blocking(move || self.decode(pieces, metadata))
+            .await
+            .map_err(|join| SegmentError::Format { path: String::new(), reason: format!("decoding failed: {join}") })?
+    }
+
+    fn decode(&self, pieces: Pieces, metadata: ArrowReaderMetadata) -> Result<Vec<StoredEvent>, SegmentError> {
+        let projection = ProjectionMask::roots(
+            metadata.metadata().file_metadata().schema_descr(),
+            [COL_TIMESTAMP, COL_INGESTION, COL_EVENT_ID, COL_STREAM_ID, COL_MESSAGE],
+        );
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(pieces, metadata)
+            .with_row_groups(vec![self.row_group])
+            .with_projection(projection)
+            .with_batch_size(ROW_GROUP_ROWS)
+            .build()?;
         let mut events = Vec::new();
-        for batch in &batches {
-            self.collect_matches(batch, &mut events)?;
+        for batch in reader {
+            self.collect_matches(&batch?, &mut events)?;
         }
         if self.direction == Direction::Backward {
             events.reverse();
@@ -372,12 +535,13 @@ impl SegCursor {
     }
 
     fn collect_matches(&self, batch: &RecordBatch, out: &mut Vec<StoredEvent>) -> Result<(), SegmentError> {
-        let column = |index: usize| batch.columns().get(index).ok_or_else(|| self.segment.format_error("missing column"));
-        let timestamps = downcast::<TimestampMillisecondArray>(column(COL_TIMESTAMP)?, || self.segment.format_error("timestamp type"))?;
-        let ingestion = downcast::<TimestampMillisecondArray>(column(COL_INGESTION)?, || self.segment.format_error("ingestion_time type"))?;
-        let event_ids = downcast::<UInt64Array>(column(COL_EVENT_ID)?, || self.segment.format_error("event_id type"))?;
-        let stream_ids = downcast::<UInt64Array>(column(COL_STREAM_ID)?, || self.segment.format_error("stream_id type"))?;
-        let messages = downcast::<StringArray>(column(COL_MESSAGE)?, || self.segment.format_error("message type"))?;
+        let column = |name: &str| batch.column_by_name(name).ok_or_else(|| self.segment.format_error(format!("missing column {name}")));
+        let timestamps = downcast::<TimestampMillisecondArray>(column("timestamp")?, || self.segment.format_error("timestamp type"))?;
+        let ingestion =
+            downcast::<TimestampMillisecondArray>(column("ingestion_time")?, || self.segment.format_error("ingestion_time type"))?;
+        let event_ids = downcast::<UInt64Array>(column("event_id")?, || self.segment.format_error("event_id type"))?;
+        let stream_ids = downcast::<UInt64Array>(column("stream_id")?, || self.segment.format_error("stream_id type"))?;
+        let messages = downcast::<StringArray>(column("message")?, || self.segment.format_error("message type"))?;
         for row in 0..batch.num_rows() {
             let key = EventKey { timestamp: timestamps.value(row), event_id: event_ids.value(row) };
             if key.timestamp < self.filter.start_ts || key.timestamp > self.filter.end_ts {
@@ -403,6 +567,51 @@ impl SegCursor {
             });
         }
         Ok(())
+    }
+}
+
+/// Byte ranges of a file fetched ahead, served to Parquet's synchronous
+/// reader by their file offsets.
+struct Pieces {
+    file_bytes: u64,
+    /// (file offset, bytes), in file order.
+    pieces: Vec<(u64, Bytes)>,
+}
+
+impl Pieces {
+    fn find(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        for (offset, bytes) in &self.pieces {
+            let end = offset + bytes.len() as u64;
+            if start >= *offset && start + length as u64 <= end {
+                let from = (start - offset) as usize;
+                return Ok(bytes.slice(from..from + length));
+            }
+        }
+        Err(ParquetError::General(format!("bytes {start}..+{length} were not fetched")))
+    }
+}
+
+impl parquet::file::reader::Length for Pieces {
+    fn len(&self) -> u64 {
+        self.file_bytes
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Pieces {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        for (offset, bytes) in &self.pieces {
+            let end = offset + bytes.len() as u64;
+            if start >= *offset && start < end {
+                return Ok(bytes.slice((start - offset) as usize..).reader());
+            }
+        }
+        Err(ParquetError::General(format!("offset {start} was not fetched")))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.find(start, length)
     }
 }
 

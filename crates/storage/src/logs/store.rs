@@ -15,7 +15,7 @@ use tracing::{info, warn};
 
 use super::memtable::{Memtable, SharedMemtable};
 use super::scan::{self, PageLimits};
-use super::segment::Segment;
+use super::segment::{self, Segment};
 use super::record::{self, BatchIndex};
 use super::{Direction, EventKey, GroupInfo, NewEvent, ScanFilter, ScanPage, Scope, StoreError, StoredEvent, StreamInfo};
 use crate::background::BackgroundPool;
@@ -297,6 +297,7 @@ impl LogStore {
         let mut known_paths = std::collections::HashSet::new();
         for record in segments {
             let Some(group) = registry.by_id.get(&record.group_id) else { continue };
+            known_paths.insert(segment::tokens_path(&record.path));
             known_paths.insert(record.path.clone());
             {
                 let streams = group.streams.read();
@@ -307,7 +308,7 @@ impl LogStore {
                 }
             }
             let mut data = group.data.write();
-            data.segment_bytes += record.file_bytes;
+            data.segment_bytes += record.file_bytes + record.index_bytes;
             data.segments.push(Arc::new(Segment::new(record, objects.clone())));
         }
 
@@ -361,6 +362,16 @@ impl LogStore {
         ));
         *store.flusher.lock() = Some(flusher);
         Ok(store)
+    }
+
+    /// Deletes a segment file and its token index. A failure is logged:
+    /// files the catalog no longer names are removed at the next start.
+    pub(super) async fn delete_segment_files(&self, path: &str) {
+        for file in [segment::tokens_path(path), path.to_string()] {
+            if let Err(error) = self.objects.delete(&file).await {
+                warn!(path = %file, %error, "could not delete a segment file; it is removed at next start");
+            }
+        }
     }
 
     /// Deletes segment files that no catalog row names (a crash between
@@ -494,9 +505,7 @@ impl LogStore {
             data.segment_bytes = 0;
         }
         for path in paths {
-            if let Err(error) = self.objects.delete(&path).await {
-                warn!(%path, %error, "could not delete segment file of a deleted group; it is removed at next start");
-            }
+            self.delete_segment_files(&path).await;
         }
         self.release_wal();
         Ok(())

@@ -37,6 +37,7 @@ fn everything(streams: &[u64]) -> ScanFilter {
         start_ts: i64::MIN,
         end_ts: i64::MAX,
         predicate: None,
+        tokens: TokenQuery::default(),
     }
 }
 
@@ -188,8 +189,11 @@ async fn deleting_a_group_frees_its_files_and_a_recreated_stream_starts_empty() 
     let info = store.group(&scope(), "/app/api").expect("group");
     assert!(info.stored_bytes > 0);
     let files = store.objects.list("logs").await.expect("list");
-    assert_eq!(files.len(), 1);
-    assert_eq!(info.stored_bytes, files[0].1, "flushed group bytes are its file sizes");
+    assert_eq!(files.len(), 2, "a segment and its token index: {files:?}");
+    assert!(files.iter().any(|(path, _)| path.ends_with(".parquet")));
+    assert!(files.iter().any(|(path, _)| path.ends_with(".parquet.tokens")));
+    let on_disk: u64 = files.iter().map(|(_, size)| size).sum();
+    assert_eq!(info.stored_bytes, on_disk, "flushed group bytes are its file sizes");
 
     store.delete_stream(f.group, "a").await.expect("delete stream");
     let again = store.create_stream(f.group, "a", 2).await.expect("recreate");
@@ -215,7 +219,15 @@ async fn events_split_into_one_file_per_utc_day() {
     ];
     store.append(f.group, f.a, batch, 1).await.expect("append");
     store.flush_all().await.expect("flush");
-    let mut files: Vec<String> = store.objects.list("logs").await.expect("list").into_iter().map(|(path, _)| path).collect();
+    let mut files: Vec<String> = store
+        .objects
+        .list("logs")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| path.ends_with(".parquet"))
+        .collect();
     files.sort();
     assert_eq!(files.len(), 3);
     assert!(files[0].contains("dt=1970-01-01"), "{files:?}");
@@ -241,4 +253,42 @@ async fn group_listing_pages_by_name_within_a_scope() {
     let (page, more) = store.list_groups(&scope(), Some("/b"), |name, _| name != "/c", 2);
     assert_eq!(page.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["/d"]);
     assert!(!more);
+}
+
+#[tokio::test]
+async fn token_index_pruning_never_changes_what_a_search_finds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(dir.path()).await;
+    let f = two_streams(&store).await;
+    // Three row groups' worth of events, one needle in the middle one.
+    let total = 3 * 32 * 1024;
+    for batch in 0..(total / 8192) {
+        let events: Vec<NewEvent> = (0..8192)
+            .map(|i| {
+                let n = batch * 8192 + i;
+                let id = if n == total / 2 { "req-1a2b3c4d-needle-9z8y7x".to_string() } else { format!("req-{n:08x}-hay-{n}") };
+                NewEvent { timestamp: n as i64, message: format!("GET /items {id} ok") }
+            })
+            .collect();
+        store.append(f.group, f.a, events, 1).await.expect("append");
+    }
+    store.flush_all().await.expect("flush");
+    let predicate: MessagePredicate = Arc::new(|message: &str| message.contains("1a2b3c4d-needle-9z8y7x"));
+    let pruned = ScanFilter {
+        predicate: Some(Arc::clone(&predicate)),
+        tokens: TokenQuery::from_literals([[("1a2b3c4d-needle-9z8y7x", false)]]),
+        ..everything(&[f.a])
+    };
+    assert!(!pruned.tokens.is_empty(), "`needle` is an inner token of the literal");
+    let unpruned = ScanFilter { predicate: Some(predicate), ..everything(&[f.a]) };
+    let found = read_all(&store, f.group, pruned, Direction::Forward).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found, read_all(&store, f.group, unpruned, Direction::Forward).await);
+    // A token that occurs nowhere: nothing found, nothing wrongly kept.
+    let absent = ScanFilter {
+        predicate: Some(Arc::new(|message: &str| message.contains("x-nowhere-y"))),
+        tokens: TokenQuery::from_literals([[("x-nowhere-y", false)]]),
+        ..everything(&[f.a])
+    };
+    assert!(read_all(&store, f.group, absent, Direction::Forward).await.is_empty());
 }
