@@ -196,8 +196,8 @@ impl SidecarHeader {
 pub fn block_may_contain(block: &[u8], hash: u64) -> bool {
     let mask = block_mask(hash);
     block.chunks_exact(4).zip(mask).all(|(word, bit)| {
-        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-        word & bit != 0
+        let word: [u8; 4] = word.try_into().unwrap_or_default();
+        u32::from_le_bytes(word) & bit != 0
     })
 }
 
