@@ -63,6 +63,22 @@ pub async fn flush(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// `POST /_argus/compact`: one maintenance pass now — retention, space of
+/// deleted streams, and every day's files merged into their final form
+/// (the server does this on its own over time).
+pub async fn compact(State(state): State<Arc<AppState>>) -> Response {
+    let Some(services) = state.services.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"starting"}"#).into_response();
+    };
+    match services.logs_store.maintain(true).await {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"compacted":true}"#).into_response(),
+        Err(error) => {
+            warn!(%error, "compaction requested over HTTP failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "compaction failed; see the server log").into_response()
+        }
+    }
+}
+
 fn to_response(response: http::Response<Bytes>) -> Response {
     response.map(Body::from)
 }

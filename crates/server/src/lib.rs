@@ -82,6 +82,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/_argus/health", get(api::health))
         .route("/_argus/clock", post(api::advance_clock))
         .route("/_argus/flush", post(api::flush))
+        .route("/_argus/compact", post(api::compact))
         .fallback(api::aws_api)
         .with_state(state)
 }

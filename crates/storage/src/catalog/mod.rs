@@ -98,6 +98,9 @@ pub struct SegmentRecord {
     pub file_bytes: u64,
     /// Size of its token index sidecar.
     pub index_bytes: u64,
+    /// 0 for a file written by a flush; compaction writes level n + 1 from
+    /// files of level n (size-tiered).
+    pub level: u32,
     /// Per-stream share of the files: rows and bytes (file and index sizes
     /// split in proportion to each stream's message bytes).
     pub streams: Vec<SegmentStream>,
@@ -151,8 +154,9 @@ pub trait Catalog: Send + Sync {
     fn delete_stream(&self, stream_id: u64) -> Result<(), CatalogError>;
 
     fn commit_flush(&self, commit: &FlushCommit) -> Result<(), CatalogError>;
-    /// Removes segment rows (after retention or compaction replaced them).
-    fn remove_segments(&self, segment_ids: &[u64]) -> Result<(), CatalogError>;
+    /// Replaces segments of a group with others in one transaction
+    /// (compaction, retention rewrites).
+    fn replace_segments(&self, group_id: u64, removed: &[u64], added: &[SegmentRecord]) -> Result<(), CatalogError>;
     /// A fresh, never reused segment id.
     fn next_segment_id(&self) -> Result<u64, CatalogError>;
 }

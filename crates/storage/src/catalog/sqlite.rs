@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS log_segments (
     max_ts INTEGER NOT NULL,
     rows INTEGER NOT NULL,
     file_bytes INTEGER NOT NULL,
-    index_bytes INTEGER NOT NULL DEFAULT 0
+    index_bytes INTEGER NOT NULL DEFAULT 0,
+    level INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS log_segment_streams (
     segment_id INTEGER NOT NULL REFERENCES log_segments(id) ON DELETE CASCADE,
@@ -91,6 +92,11 @@ impl SqliteCatalog {
             .exists([])?;
         if !has_index_bytes {
             conn.execute_batch("ALTER TABLE log_segments ADD COLUMN index_bytes INTEGER NOT NULL DEFAULT 0")?;
+        }
+        let has_level =
+            conn.prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'level'")?.exists([])?;
+        if !has_level {
+            conn.execute_batch("ALTER TABLE log_segments ADD COLUMN level INTEGER NOT NULL DEFAULT 0")?;
         }
         let version: Option<String> =
             conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0)).optional()?;
@@ -206,7 +212,7 @@ impl Catalog for SqliteCatalog {
             }
         }
         let mut stmt = conn
-            .prepare("SELECT id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes FROM log_segments ORDER BY id")?;
+            .prepare("SELECT id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes, level FROM log_segments ORDER BY id")?;
         let rows = stmt.query_map([], |row| {
             Ok(SegmentRecord {
                 id: to_u64(row.get(0)?),
@@ -217,6 +223,7 @@ impl Catalog for SqliteCatalog {
                 rows: to_u64(row.get(5)?),
                 file_bytes: to_u64(row.get(6)?),
                 index_bytes: to_u64(row.get(7)?),
+                level: u32::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
                 streams: Vec::new(),
             })
         })?;
@@ -325,26 +332,7 @@ impl Catalog for SqliteCatalog {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
         for segment in &commit.segments {
-            tx.execute(
-                "INSERT INTO log_segments (id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    to_i64(segment.id),
-                    to_i64(segment.group_id),
-                    segment.path,
-                    segment.min_ts,
-                    segment.max_ts,
-                    to_i64(segment.rows),
-                    to_i64(segment.file_bytes),
-                    to_i64(segment.index_bytes),
-                ],
-            )?;
-            for stream in &segment.streams {
-                tx.execute(
-                    "INSERT INTO log_segment_streams (segment_id, stream_id, rows, bytes) VALUES (?1, ?2, ?3, ?4)",
-                    params![to_i64(segment.id), to_i64(stream.stream_id), to_i64(stream.rows), to_i64(stream.bytes)],
-                )?;
-            }
+            insert_segment(&tx, segment)?;
         }
         for (stream_id, stats) in &commit.stream_stats {
             tx.execute(
@@ -364,12 +352,20 @@ impl Catalog for SqliteCatalog {
         Ok(())
     }
 
-    fn remove_segments(&self, segment_ids: &[u64]) -> Result<(), CatalogError> {
+    fn replace_segments(&self, group_id: u64, removed: &[u64], added: &[SegmentRecord]) -> Result<(), CatalogError> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
-        for id in segment_ids {
+        let group_exists =
+            tx.prepare("SELECT 1 FROM log_groups WHERE id = ?1")?.exists(params![to_i64(group_id)])?;
+        if !group_exists {
+            return Err(CatalogError::Corrupt(format!("log group {group_id} no longer exists")));
+        }
+        for id in removed {
             tx.execute("DELETE FROM log_segment_streams WHERE segment_id = ?1", params![to_i64(*id)])?;
-            tx.execute("DELETE FROM log_segments WHERE id = ?1", params![to_i64(*id)])?;
+            tx.execute("DELETE FROM log_segments WHERE id = ?1 AND group_id = ?2", params![to_i64(*id), to_i64(group_id)])?;
+        }
+        for segment in added {
+            insert_segment(&tx, segment)?;
         }
         tx.commit()?;
         Ok(())
@@ -386,6 +382,31 @@ impl Catalog for SqliteCatalog {
         )?;
         Ok(to_u64(value))
     }
+}
+
+fn insert_segment(tx: &rusqlite::Transaction<'_>, segment: &SegmentRecord) -> Result<(), CatalogError> {
+    tx.execute(
+        "INSERT INTO log_segments (id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes, level)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            to_i64(segment.id),
+            to_i64(segment.group_id),
+            segment.path,
+            segment.min_ts,
+            segment.max_ts,
+            to_i64(segment.rows),
+            to_i64(segment.file_bytes),
+            to_i64(segment.index_bytes),
+            i64::from(segment.level),
+        ],
+    )?;
+    for stream in &segment.streams {
+        tx.execute(
+            "INSERT INTO log_segment_streams (segment_id, stream_id, rows, bytes) VALUES (?1, ?2, ?3, ?4)",
+            params![to_i64(segment.id), to_i64(stream.stream_id), to_i64(stream.rows), to_i64(stream.bytes)],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -431,6 +452,7 @@ mod tests {
                         rows: 3,
                         file_bytes: 100,
                         index_bytes: 10,
+                        level: 0,
                         streams: vec![SegmentStream { stream_id, rows: 3, bytes: 100 }],
                     }],
                     stream_stats: vec![(

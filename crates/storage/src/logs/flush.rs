@@ -19,7 +19,7 @@ use super::memtable::{Memtable, SharedMemtable};
 use super::segment::{self, Segment};
 use super::store::{Group, LogStore};
 use super::StoreError;
-use crate::catalog::{FlushCommit, SegmentRecord, SegmentStream, StreamStats};
+use crate::catalog::{FlushCommit, StreamStats};
 
 impl LogStore {
     /// Runs until the store closes or is dropped (it holds only a weak
@@ -101,6 +101,11 @@ impl LogStore {
         if let Some(flusher) = flusher {
             let _ = flusher.await;
         }
+        let maintainer = self.maintainer.lock().take();
+        if let Some(maintainer) = maintainer {
+            maintainer.abort();
+            let _ = maintainer.await;
+        }
         let flushed = self.flush_all().await;
         let wal = self.wal.clone();
         tokio::task::spawn_blocking(move || wal.close())
@@ -131,58 +136,21 @@ impl LogStore {
 
     async fn flush_memtable(&self, group: &Arc<Group>, memtable: &SharedMemtable) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
+        // Events already past the group's retention are not written.
+        let oldest = self.retention_cutoff(group);
         let built = {
             let group = Arc::clone(group);
             let memtable = Arc::clone(memtable);
             self.background
-                .run(move || segment::build(&memtable.read(), |stream_id| group.stream_name(stream_id)))
+                .run(move || segment::build(&memtable.read(), |stream_id| group.stream_name(stream_id), oldest))
                 .await
                 .map_err(|closed| StoreError::Unavailable(closed.to_string()))??
         };
         let built_ms = started.elapsed().as_millis() as u64;
         let mut records = Vec::new();
         for file in built {
-            let id = {
-                let catalog = Arc::clone(&self.catalog);
-                tokio::task::spawn_blocking(move || catalog.next_segment_id())
-                    .await
-                    .map_err(|join| StoreError::Unavailable(join.to_string()))??
-            };
-            let path = format!("logs/{}/dt={}/{id:016}.parquet", group.id, file.day);
-            // The index first: a committed segment always has its sidecar.
-            let index_bytes = self.objects.put_durable(&segment::tokens_path(&path), file.tokens).await?;
-            let file_bytes = self.objects.put_durable(&path, file.bytes).await?;
-            let disk_bytes = file_bytes + index_bytes;
-            let message_total: u64 = file.streams.values().map(|(_, bytes)| bytes).sum();
-            let mut streams = Vec::new();
-            let mut assigned = 0u64;
-            let count = file.streams.len();
-            for (index, (stream_id, (rows, message_bytes))) in file.streams.iter().enumerate() {
-                // The file's size split in proportion to message bytes; the
-                // last stream takes the rounding remainder.
-                let share = if index + 1 == count {
-                    disk_bytes - assigned
-                } else if message_total == 0 {
-                    0
-                } else {
-                    (u128::from(disk_bytes) * u128::from(*message_bytes) / u128::from(message_total)) as u64
-                };
-                assigned += share;
-                streams.push(SegmentStream { stream_id: *stream_id, rows: *rows, bytes: share });
-            }
-            records.push(SegmentRecord {
-                id,
-                group_id: group.id,
-                path,
-                min_ts: file.min_ts,
-                max_ts: file.max_ts,
-                rows: file.rows,
-                file_bytes,
-                index_bytes,
-                streams,
-            });
+            records.push(self.persist_segment(group, file, 0).await?);
         }
-
         let written_ms = started.elapsed().as_millis() as u64;
         let (flushed_lsn, deltas, memory) = {
             let table = memtable.read();

@@ -11,6 +11,7 @@
 //! [`EventKey`] order (see `scan.rs`). See `README.md` beside this file.
 
 mod flush;
+mod maintain;
 mod memtable;
 mod record;
 mod scan;

@@ -47,7 +47,9 @@ use crate::objects::ObjectStorage;
 pub const FORMAT_VERSION: &str = "1";
 pub const ROW_GROUP_ROWS: usize = 32 * 1024;
 /// Fresh segments are written while ingest runs: cheap compression.
-const FRESH_ZSTD_LEVEL: i32 = 1;
+pub const FRESH_ZSTD_LEVEL: i32 = 1;
+/// Compaction writes a segment's final form: smaller, slower to write.
+pub const COMPACT_ZSTD_LEVEL: i32 = 9;
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
 const COL_TIMESTAMP: usize = 0;
@@ -96,10 +98,10 @@ pub struct BuiltSegment {
     pub streams: BTreeMap<u64, (u64, u64)>,
 }
 
-fn writer_properties(distinct_streams: usize) -> WriterProperties {
+fn writer_properties(distinct_streams: usize, zstd_level: i32) -> WriterProperties {
     let stream_id = ColumnPath::from("stream_id");
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(FRESH_ZSTD_LEVEL).unwrap_or_default()))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(zstd_level).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_column_statistics_enabled(ColumnPath::from("timestamp"), EnabledStatistics::Page)
@@ -115,91 +117,176 @@ fn writer_properties(distinct_streams: usize) -> WriterProperties {
         .build()
 }
 
-/// Builds one file per UTC day from a memtable's rows in key order,
-/// leaving out streams for which `stream_name` has no name (deleted
-/// streams). Row groups are built and encoded one at a time, so the memory
-/// a flush needs beyond the memtable is one row group plus the compressed
-/// file.
-pub fn build(memtable: &Memtable, stream_name: impl Fn(u64) -> Option<Arc<str>>) -> Result<Vec<BuiltSegment>, SegmentError> {
-    let names: HashMap<u64, Option<Arc<str>>> =
-        memtable.streams().keys().map(|&stream_id| (stream_id, stream_name(stream_id))).collect();
-    let rows = memtable.sorted_rows(|stream_id| names.get(&stream_id).is_some_and(Option::is_some));
-    let mut built = Vec::new();
-    let day_of = |row: usize| memtable.timestamp(row).div_euclid(MILLIS_PER_DAY);
-    let mut rest: &[usize] = &rows;
-    while let Some(&first) = rest.first() {
-        let day = day_of(first);
-        let (day_rows, later) = rest.split_at(rest.partition_point(|&row| day_of(row) == day));
-        rest = later;
-
-        let mut streams: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-        let message_bytes: usize = day_rows.iter().map(|&row| memtable.message_len(row)).sum();
-        let mut buffer = Vec::with_capacity(message_bytes / 4 + 4096);
-        let mut writer = ArrowWriter::try_new(&mut buffer, schema(), Some(writer_properties(names.len())))?;
-        let mut row_group_tokens = Vec::new();
-        for chunk in day_rows.chunks(ROW_GROUP_ROWS) {
-            let mut tokens = RowGroupTokens::default();
-            writer.write(&row_group_batch(memtable, chunk, &names, &mut streams, &mut tokens)?)?;
-            // One chunk, one row group: the token filters line up with them.
-            writer.flush()?;
-            row_group_tokens.push(tokens);
-        }
-        writer.close()?;
-        let min_ts = day_rows.first().map(|&row| memtable.timestamp(row)).unwrap_or_default();
-        let max_ts = day_rows.last().map(|&row| memtable.timestamp(row)).unwrap_or_default();
-        built.push(BuiltSegment {
-            day: day_label(min_ts),
-            bytes: Bytes::from(buffer),
-            tokens: Bytes::from(tokens::encode_sidecar(&row_group_tokens)),
-            min_ts,
-            max_ts,
-            rows: day_rows.len() as u64,
-            streams,
-        });
-    }
-    Ok(built)
+/// One row to write, wherever it lives (a memtable or a file being
+/// rewritten).
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    pub timestamp: i64,
+    pub ingestion: i64,
+    pub event_id: u64,
+    pub stream_id: u64,
+    pub message: &'a [u8],
 }
 
-/// One row group's columns; adds each row to its stream's (rows, message
-/// bytes) totals.
-fn row_group_batch(
-    memtable: &Memtable,
-    rows: &[usize],
-    names: &HashMap<u64, Option<Arc<str>>>,
-    streams: &mut BTreeMap<u64, (u64, u64)>,
-    tokens: &mut RowGroupTokens,
-) -> Result<RecordBatch, SegmentError> {
-    let mut log_stream = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
-    // Messages are copied into one buffer and checked as UTF-8 once, as a
-    // whole column, instead of row by row.
-    let message_bytes: usize = rows.iter().map(|&row| memtable.message_len(row)).sum();
-    let mut values: Vec<u8> = Vec::with_capacity(message_bytes);
-    let mut offsets: Vec<i32> = Vec::with_capacity(rows.len() + 1);
-    offsets.push(0);
-    for &row in rows {
-        let stream_id = memtable.stream_id(row);
-        let name = names.get(&stream_id).and_then(Option::as_deref).unwrap_or("");
-        log_stream.append_value(name);
-        let text = memtable.message_bytes(row);
-        tokens.add_message(text);
-        values.extend_from_slice(text);
-        offsets.push(i32::try_from(values.len()).map_err(|_| {
-            SegmentError::Arrow(arrow::error::ArrowError::ComputeError("a row group's messages exceed 2 GiB".into()))
-        })?);
-        let entry = streams.entry(stream_id).or_default();
-        entry.0 += 1;
-        entry.1 += text.len() as u64;
+impl<'a> RowRef<'a> {
+    pub fn of_event(event: &'a StoredEvent) -> RowRef<'a> {
+        RowRef {
+            timestamp: event.key.timestamp,
+            ingestion: event.ingestion_ms,
+            event_id: event.key.event_id,
+            stream_id: event.stream_id,
+            message: event.message.as_bytes(),
+        }
     }
-    let message = StringArray::try_new(OffsetBuffer::new(offsets.into()), values.into(), None)?;
-    let arrays: Vec<ArrayRef> = vec![
-        Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|&row| memtable.timestamp(row))).with_timezone("UTC")),
-        Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|&row| memtable.ingestion(row))).with_timezone("UTC")),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&row| memtable.event_id(row)))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&row| memtable.stream_id(row)))),
-        Arc::new(log_stream.finish()),
-        Arc::new(message),
-    ];
-    Ok(RecordBatch::try_new(schema(), arrays)?)
+}
+
+/// The UTC day number of a millisecond timestamp.
+pub fn day_of(timestamp: i64) -> i64 {
+    timestamp.div_euclid(MILLIS_PER_DAY)
+}
+
+/// Writes one segment file (one UTC day) a row group at a time, with its
+/// token index. Rows must come in key order.
+pub struct SegmentWriter {
+    writer: ArrowWriter<Vec<u8>>,
+    names: Arc<HashMap<u64, Arc<str>>>,
+    streams: BTreeMap<u64, (u64, u64)>,
+    tokens: Vec<RowGroupTokens>,
+    min_ts: Option<i64>,
+    max_ts: i64,
+    rows: u64,
+}
+
+impl SegmentWriter {
+    /// `names` maps the stream ids that will be written to their names.
+    pub fn new(names: Arc<HashMap<u64, Arc<str>>>, zstd_level: i32, capacity: usize) -> Result<SegmentWriter, SegmentError> {
+        let properties = writer_properties(names.len(), zstd_level);
+        let writer = ArrowWriter::try_new(Vec::with_capacity(capacity), schema(), Some(properties))?;
+        Ok(SegmentWriter {
+            writer,
+            names,
+            streams: BTreeMap::new(),
+            tokens: Vec::new(),
+            min_ts: None,
+            max_ts: i64::MIN,
+            rows: 0,
+        })
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes at most [`ROW_GROUP_ROWS`] rows as one row group.
+    pub fn write_row_group(&mut self, rows: &[RowRef<'_>]) -> Result<(), SegmentError> {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(());
+        };
+        debug_assert!(rows.len() <= ROW_GROUP_ROWS);
+        self.min_ts = Some(self.min_ts.unwrap_or(first.timestamp).min(first.timestamp));
+        self.max_ts = self.max_ts.max(last.timestamp);
+        self.rows += rows.len() as u64;
+        let mut tokens = RowGroupTokens::default();
+        let batch = self.row_group_batch(rows, &mut tokens)?;
+        self.writer.write(&batch)?;
+        // One call, one row group: the token filters line up with them.
+        self.writer.flush()?;
+        self.tokens.push(tokens);
+        Ok(())
+    }
+
+    fn row_group_batch(&mut self, rows: &[RowRef<'_>], tokens: &mut RowGroupTokens) -> Result<RecordBatch, SegmentError> {
+        let mut log_stream = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+        // Messages are copied into one buffer and checked as UTF-8 once, as a
+        // whole column, instead of row by row.
+        let message_bytes: usize = rows.iter().map(|row| row.message.len()).sum();
+        let mut values: Vec<u8> = Vec::with_capacity(message_bytes);
+        let mut offsets: Vec<i32> = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0);
+        for row in rows {
+            let name = self.names.get(&row.stream_id).map_or("", |name| &**name);
+            log_stream.append_value(name);
+            tokens.add_message(row.message);
+            values.extend_from_slice(row.message);
+            offsets.push(i32::try_from(values.len()).map_err(|_| {
+                SegmentError::Arrow(arrow::error::ArrowError::ComputeError("a row group's messages exceed 2 GiB".into()))
+            })?);
+            let entry = self.streams.entry(row.stream_id).or_default();
+            entry.0 += 1;
+            entry.1 += row.message.len() as u64;
+        }
+        let message = StringArray::try_new(OffsetBuffer::new(offsets.into()), values.into(), None)?;
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|row| row.timestamp)).with_timezone("UTC")),
+            Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|row| row.ingestion)).with_timezone("UTC")),
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|row| row.event_id))),
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|row| row.stream_id))),
+            Arc::new(log_stream.finish()),
+            Arc::new(message),
+        ];
+        Ok(RecordBatch::try_new(schema(), arrays)?)
+    }
+
+    pub fn finish(self) -> Result<BuiltSegment, SegmentError> {
+        let buffer = self.writer.into_inner()?;
+        let min_ts = self.min_ts.unwrap_or_default();
+        Ok(BuiltSegment {
+            day: day_label(min_ts),
+            bytes: Bytes::from(buffer),
+            tokens: Bytes::from(tokens::encode_sidecar(&self.tokens)),
+            min_ts,
+            max_ts: self.max_ts,
+            rows: self.rows,
+            streams: self.streams,
+        })
+    }
+}
+
+/// Builds one file per UTC day from a memtable's rows in key order,
+/// leaving out streams for which `stream_name` has no name (deleted
+/// streams) and events older than `oldest` (expired by retention). Row
+/// groups are built and encoded one at a time, so the memory a flush needs
+/// beyond the memtable is one row group plus the compressed file.
+pub fn build(
+    memtable: &Memtable,
+    stream_name: impl Fn(u64) -> Option<Arc<str>>,
+    oldest: i64,
+) -> Result<Vec<BuiltSegment>, SegmentError> {
+    let names: HashMap<u64, Arc<str>> = memtable
+        .streams()
+        .keys()
+        .filter_map(|&stream_id| stream_name(stream_id).map(|name| (stream_id, name)))
+        .collect();
+    let names = Arc::new(names);
+    let rows: Vec<usize> = memtable
+        .sorted_rows(|stream_id| names.contains_key(&stream_id))
+        .into_iter()
+        .filter(|&row| memtable.timestamp(row) >= oldest)
+        .collect();
+    let mut built = Vec::new();
+    let mut rest: &[usize] = &rows;
+    while let Some(&first) = rest.first() {
+        let day = day_of(memtable.timestamp(first));
+        let (day_rows, later) = rest.split_at(rest.partition_point(|&row| day_of(memtable.timestamp(row)) == day));
+        rest = later;
+        let message_bytes: usize = day_rows.iter().map(|&row| memtable.message_len(row)).sum();
+        let mut writer = SegmentWriter::new(Arc::clone(&names), FRESH_ZSTD_LEVEL, message_bytes / 4 + 4096)?;
+        for chunk in day_rows.chunks(ROW_GROUP_ROWS) {
+            let refs: Vec<RowRef<'_>> = chunk
+                .iter()
+                .map(|&row| RowRef {
+                    timestamp: memtable.timestamp(row),
+                    ingestion: memtable.ingestion(row),
+                    event_id: memtable.event_id(row),
+                    stream_id: memtable.stream_id(row),
+                    message: memtable.message_bytes(row),
+                })
+                .collect();
+            writer.write_row_group(&refs)?;
+        }
+        built.push(writer.finish()?);
+    }
+    Ok(built)
 }
 
 /// The token index sidecar of the segment file at `path`.
@@ -233,11 +320,20 @@ pub struct Segment {
     /// The token index header, once read; `None` if the sidecar is missing
     /// or damaged (searches then read every row group).
     token_header: OnceCell<Option<SidecarHeader>>,
+    /// When this process learnt of the file (compaction waits for a day to
+    /// settle).
+    pub known_since: std::time::Instant,
 }
 
 impl Segment {
     pub fn new(record: SegmentRecord, storage: ObjectStorage) -> Segment {
-        Segment { record, storage, metadata: OnceCell::new(), token_header: OnceCell::new() }
+        Segment {
+            record,
+            storage,
+            metadata: OnceCell::new(),
+            token_header: OnceCell::new(),
+            known_since: std::time::Instant::now(),
+        }
     }
 
     pub fn tokens_path(&self) -> String {
@@ -322,6 +418,10 @@ impl Segment {
             .await
     }
 
+    pub async fn row_group_count(&self) -> Result<usize, SegmentError> {
+        Ok(self.metadata().await?.metadata().num_row_groups())
+    }
+
     pub fn may_contain(&self, filter: &ScanFilter) -> bool {
         self.record.max_ts >= filter.start_ts
             && self.record.min_ts <= filter.end_ts
@@ -368,6 +468,27 @@ impl AsyncFileReader for SegmentReader {
             Ok(Arc::new(metadata))
         }
         .boxed()
+    }
+}
+
+/// Reads one row group for rewriting it: fetched through the async object
+/// store, decoded and filtered on the calling (background) thread.
+pub fn read_row_group_blocking(
+    runtime: &tokio::runtime::Handle,
+    segment: &Arc<Segment>,
+    filter: &Arc<ScanFilter>,
+    row_group: usize,
+) -> Result<Vec<StoredEvent>, SegmentError> {
+    let read = RowGroupRead {
+        segment: Arc::clone(segment),
+        filter: Arc::clone(filter),
+        direction: Direction::Forward,
+        after: None,
+        row_group,
+    };
+    match runtime.block_on(read.fetch())? {
+        Some((pieces, metadata)) => read.decode(pieces, metadata),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -484,13 +605,24 @@ struct RowGroupRead {
 
 impl RowGroupRead {
     async fn run(self) -> Result<Vec<StoredEvent>, SegmentError> {
+        let Some((pieces, metadata)) = self.fetch().await? else {
+            return Ok(Vec::new());
+        };
+        tokio::task::spawn_blocking(move || self.decode(pieces, metadata))
+            .await
+            .map_err(|join| SegmentError::Format { path: String::new(), reason: format!("decoding failed: {join}") })?
+    }
+
+    /// Fetches the row group's column chunks; `None` when the stream bloom
+    /// filter shows the one stream asked for is absent.
+    async fn fetch(&self) -> Result<Option<(Pieces, ArrowReaderMetadata)>, SegmentError> {
         let metadata = self.segment.metadata().await?.clone();
         if let Some(stream_id) = self.filter.streams.single() {
             let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(self.segment.reader(), metadata.clone());
             if let Some(bloom) = builder.get_row_group_column_bloom_filter(self.row_group, COL_STREAM_ID).await?
                 && !bloom.check(&(stream_id as i64))
             {
-                return Ok(Vec::new());
+                return Ok(None);
             }
         }
         let Some(row_group) = metadata.metadata().row_groups().get(self.row_group) else {
@@ -509,9 +641,7 @@ impl RowGroupRead {
             file_bytes: self.segment.record.file_bytes,
             pieces: ranges.iter().map(|range| range.start).zip(fetched).collect(),
         };
-        tokio::task::spawn_blocking(move || self.decode(pieces, metadata))
-            .await
-            .map_err(|join| SegmentError::Format { path: String::new(), reason: format!("decoding failed: {join}") })?
+        Ok(Some((pieces, metadata)))
     }
 
     fn decode(&self, pieces: Pieces, metadata: ArrowReaderMetadata) -> Result<Vec<StoredEvent>, SegmentError> {

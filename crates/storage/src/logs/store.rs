@@ -38,6 +38,15 @@ pub struct LogStoreOptions {
     pub wal_flush_bytes: u64,
     /// How often the flusher looks, besides being woken by appends.
     pub check_interval: Duration,
+    /// How often retention, deleted-stream cleanup and compaction run.
+    pub maintenance_interval: Duration,
+    /// A day's files are merged into their final form once it has had no
+    /// new file for this long.
+    pub compact_settle: Duration,
+    /// Merge a day's files of one level once there are this many.
+    pub compact_fanout: usize,
+    /// Rows per file at most after compaction.
+    pub max_segment_rows: u64,
     pub clock: SharedClock,
 }
 
@@ -50,6 +59,10 @@ impl LogStoreOptions {
             flush_age: Duration::from_secs(300),
             wal_flush_bytes: 1 << 30,
             check_interval: Duration::from_secs(1),
+            maintenance_interval: Duration::from_secs(10),
+            compact_settle: Duration::from_secs(600),
+            compact_fanout: 8,
+            max_segment_rows: 4 * 1024 * 1024,
             clock,
         }
     }
@@ -126,6 +139,8 @@ pub(super) struct Group {
     pub flushed_lsn: AtomicU64,
     /// One flush of this group at a time.
     pub flush_lock: tokio::sync::Mutex<()>,
+    /// One maintenance pass (retention, compaction) of this group at a time.
+    pub maintain_lock: tokio::sync::Mutex<()>,
 }
 
 impl Group {
@@ -152,6 +167,7 @@ impl Group {
             deleted: AtomicBool::new(false),
             flushed_lsn: AtomicU64::new(record.flushed_lsn),
             flush_lock: tokio::sync::Mutex::new(()),
+            maintain_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -254,6 +270,9 @@ pub struct LogStore {
     pub(super) flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Low-priority threads for building segment files.
     pub(super) background: BackgroundPool,
+    /// Replaced segments whose files are deleted once no reader holds them.
+    pub(super) obsolete: Mutex<Vec<Arc<Segment>>>,
+    pub(super) maintainer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -353,6 +372,8 @@ impl LogStore {
             closing: AtomicBool::new(false),
             flusher: Mutex::new(None),
             background: BackgroundPool::new("argus-flush", 1),
+            obsolete: Mutex::new(Vec::new()),
+            maintainer: Mutex::new(None),
         });
         store.remove_orphan_files(&known_paths).await;
         let flusher = tokio::spawn(LogStore::flusher_loop(
@@ -361,6 +382,9 @@ impl LogStore {
             store.options.check_interval,
         ));
         *store.flusher.lock() = Some(flusher);
+        let maintainer =
+            tokio::spawn(LogStore::maintenance_loop(Arc::downgrade(&store), store.options.maintenance_interval));
+        *store.maintainer.lock() = Some(maintainer);
         Ok(store)
     }
 
@@ -633,6 +657,10 @@ impl LogStore {
         cost: impl Fn(&StoredEvent) -> usize,
     ) -> Result<ScanPage, StoreError> {
         let group = self.group_by_id(group_id)?;
+        let mut filter = filter;
+        // Expired events are never returned, even before maintenance
+        // deletes them.
+        filter.start_ts = filter.start_ts.max(self.retention_cutoff(&group));
         let (memtables, segments) = {
             let data = group.data.read();
             (data.memtables(), data.segments.clone())

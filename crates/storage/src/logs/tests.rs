@@ -292,3 +292,141 @@ async fn token_index_pruning_never_changes_what_a_search_finds() {
     };
     assert!(read_all(&store, f.group, absent, Direction::Forward).await.is_empty());
 }
+
+/// Segment files (not token indexes) under the store's objects.
+async fn segment_files(store: &LogStore) -> Vec<(String, u64)> {
+    let mut files: Vec<(String, u64)> =
+        store.objects.list("logs").await.expect("list").into_iter().filter(|(path, _)| path.ends_with(".parquet")).collect();
+    files.sort();
+    files
+}
+
+async fn disk_bytes(store: &LogStore) -> u64 {
+    store.objects.list("logs").await.expect("list").iter().map(|(_, size)| size).sum()
+}
+
+async fn open_store_with_clock(dir: &Path, clock: Arc<ManualClock>) -> Arc<LogStore> {
+    let catalog = Arc::new(SqliteCatalog::open(&dir.join("catalog.sqlite")).expect("catalog"));
+    let objects = ObjectStorage::local(&dir.join("objects")).expect("objects");
+    let mut wal = WalOptions::new(dir.join("wal"));
+    wal.fsync = FsyncPolicy::Never;
+    let mut options = LogStoreOptions::new(clock);
+    options.check_interval = std::time::Duration::from_secs(3600);
+    options.maintenance_interval = std::time::Duration::from_secs(3600);
+    LogStore::open(catalog, objects, wal, options).await.expect("open store")
+}
+
+#[tokio::test]
+async fn retention_hides_expired_events_at_once_and_maintenance_deletes_their_files() {
+    use argus_core::Clock;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new());
+    let store = open_store_with_clock(dir.path(), Arc::clone(&clock)).await;
+    let f = two_streams(&store).await;
+    let day = 86_400_000;
+    let now = clock.now_millis();
+    // Three days of events, one file per day; the middle day straddles nothing.
+    for days_ago in [10, 5, 1] {
+        let start = now - days_ago * day;
+        store.append(f.group, f.a, events(start..start + 100, "a"), now).await.expect("append");
+    }
+    store.flush_all().await.expect("flush");
+    assert_eq!(segment_files(&store).await.len(), 3);
+    let before = store.group(&scope(), "/app/api").expect("group").stored_bytes;
+
+    store.set_retention(&scope(), "/app/api", Some(7)).await.expect("retention");
+    let visible = read_all(&store, f.group, everything(&[f.a, f.b]), Direction::Forward).await;
+    assert_eq!(visible.len(), 200, "the 10-day-old events are hidden before any file is touched");
+    assert!(visible.iter().all(|event| event.key.timestamp >= now - 7 * day));
+
+    store.maintain(false).await.expect("maintain");
+    assert_eq!(segment_files(&store).await.len(), 2, "the expired day's file is gone");
+    let after = store.group(&scope(), "/app/api").expect("group").stored_bytes;
+    assert!(after < before, "stored bytes went down: {before} -> {after}");
+    assert_eq!(after, disk_bytes(&store).await);
+
+    // Time passes: the 5-day-old file expires too.
+    clock.advance(3 * day);
+    assert_eq!(read_all(&store, f.group, everything(&[f.a]), Direction::Forward).await.len(), 100);
+    store.maintain(false).await.expect("maintain");
+    assert_eq!(segment_files(&store).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_file_straddling_the_retention_boundary_is_rewritten_without_the_old_events() {
+    use argus_core::Clock;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new());
+    let store = open_store_with_clock(dir.path(), Arc::clone(&clock)).await;
+    let f = two_streams(&store).await;
+    let hour = 3_600_000;
+    let now = clock.now_millis();
+    // 48 events an hour apart, ending now: a retention of 1 day keeps about half.
+    let batch: Vec<NewEvent> = (0..24).map(|i| NewEvent { timestamp: now - (47 - i) * hour, message: format!("old {i}") }).collect();
+    store.append(f.group, f.a, batch, now).await.expect("append");
+    let batch: Vec<NewEvent> = (24..48).map(|i| NewEvent { timestamp: now - (47 - i) * hour, message: format!("new {i}") }).collect();
+    store.append(f.group, f.a, batch, now).await.expect("append");
+    store.flush_all().await.expect("flush");
+    store.set_retention(&scope(), "/app/api", Some(1)).await.expect("retention");
+    store.maintain(false).await.expect("maintain");
+    let cutoff = now - 24 * hour;
+    // Reopen: what is on disk, not the read filter, must now hold only kept events.
+    store.close().await.expect("close");
+    drop(store);
+    store_reopened_holds_only(dir.path(), f.group, f.a, cutoff).await;
+}
+
+async fn store_reopened_holds_only(dir: &Path, group: u64, stream: u64, oldest: i64) {
+    let store = open_store(dir).await;
+    store.set_retention(&scope(), "/app/api", None).await.expect("no retention");
+    let all = read_all(&store, group, everything(&[stream]), Direction::Forward).await;
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|event| event.key.timestamp >= oldest), "no expired event is left in any file");
+}
+
+#[tokio::test]
+async fn deleted_streams_give_their_disk_space_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(dir.path()).await;
+    let f = two_streams(&store).await;
+    store.append(f.group, f.a, events(0..5000, "a-event with some padding to take space"), 1).await.expect("append");
+    store.append(f.group, f.b, events(0..5000, "b"), 1).await.expect("append");
+    store.flush_all().await.expect("flush");
+    let before = disk_bytes(&store).await;
+    store.delete_stream(f.group, "a").await.expect("delete");
+    store.maintain(false).await.expect("maintain");
+    let after = disk_bytes(&store).await;
+    assert!(after < before, "the deleted stream's share is gone: {before} -> {after}");
+    assert_eq!(store.group(&scope(), "/app/api").expect("group").stored_bytes, after);
+    assert_eq!(store.stream(f.group, "b").expect("b").stored_bytes, after, "what is left is all b's");
+    assert_eq!(read_all(&store, f.group, everything(&[f.b]), Direction::Forward).await.len(), 5000);
+    store.delete_stream(f.group, "b").await.expect("delete");
+    store.maintain(false).await.expect("maintain");
+    assert_eq!(disk_bytes(&store).await, 0, "no live stream left: every file deleted");
+}
+
+#[tokio::test]
+async fn compaction_bounds_the_file_count_and_keeps_every_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(dir.path()).await;
+    let f = two_streams(&store).await;
+    for round in 0..20i64 {
+        store.append(f.group, f.a, events(round * 100..round * 100 + 100, "a"), round).await.expect("append");
+        store.append(f.group, f.b, events(round * 100 + 50..round * 100 + 120, "b"), round).await.expect("append");
+        store.flush_all().await.expect("flush");
+        store.maintain(false).await.expect("maintain");
+        // Size-tiered: never more than fanout - 1 files per level and day.
+        assert!(segment_files(&store).await.len() < 8 * 2, "{} files", segment_files(&store).await.len());
+    }
+    let expected = read_all(&store, f.group, everything(&[f.a, f.b]), Direction::Forward).await;
+    assert_eq!(expected.len(), 20 * 170);
+    assert!(expected.windows(2).all(|pair| pair[0].key < pair[1].key));
+    store.maintain(true).await.expect("settle");
+    assert_eq!(segment_files(&store).await.len(), 1, "a settled day is one file");
+    assert_eq!(read_all(&store, f.group, everything(&[f.a, f.b]), Direction::Forward).await, expected);
+    store.close().await.expect("close");
+    drop(store);
+    let reopened = open_store(dir.path()).await;
+    assert_eq!(read_all(&reopened, f.group, everything(&[f.a, f.b]), Direction::Forward).await, expected);
+    assert_eq!(reopened.group(&scope(), "/app/api").expect("group").stored_bytes, disk_bytes(&reopened).await);
+}
