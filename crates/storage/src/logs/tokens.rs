@@ -6,13 +6,18 @@
 //! the row group.
 //!
 //! * A token is a maximal run of ASCII letters and digits. Indexed are the
-//!   tokens of 3 to 128 bytes that are not all digits (numbers are rarely
-//!   searched for and would dominate the filters).
-//! * Filter patterns match terms as substrings, so a term's first and last
-//!   tokens may be parts of longer tokens in a message. Only tokens a match
-//!   must contain *whole* prune: those inside a literal (with a delimiter on
-//!   both sides within the literal), or every token of a literal known to
-//!   sit between delimiters ([`TokenQuery::from_literals`]).
+//!   tokens of at least 3 bytes that are not all digits (numbers are rarely
+//!   searched for and would dominate the filters): a token of up to 8 bytes
+//!   as itself, a longer one as its first 8 and its last 8 bytes (its
+//!   *head* and *tail*).
+//! * Filter patterns match terms as substrings, so a literal's first token
+//!   may be the end of a longer token in a message, and its last token the
+//!   start of one. Heads and tails make both checkable: a message containing
+//!   `…abcdefghij-…` as a substring has a token ending in `cdefghij`, whose
+//!   tail (or itself, if 8 bytes long) is that. Tokens strictly inside a
+//!   literal are whole in any match. A literal that is a single token
+//!   without delimiters around it can sit anywhere inside a longer token and
+//!   gives nothing to prune with ([`TokenQuery::from_literals`]).
 //! * The filter layout is Parquet's split-block bloom filter (256-bit
 //!   blocks of eight 32-bit words, the same salts), hashed with XXH3-64, at
 //!   about 10 bits per distinct token (≈1% false positives).
@@ -25,18 +30,27 @@ use std::collections::HashSet;
 
 pub const SIDECAR_SUFFIX: &str = ".tokens";
 const MAGIC: &[u8; 8] = b"ARGUSTOK";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const BLOCK_BYTES: usize = 32;
 const BITS_PER_TOKEN: usize = 10;
 const MIN_TOKEN: usize = 3;
-const MAX_TOKEN: usize = 128;
+/// Tokens longer than this are indexed by their head and tail of this size.
+const EDGE: usize = 8;
 
 const SALT: [u32; 8] = [
     0x47b6_137b, 0x4497_4d91, 0x8824_ad5b, 0xa2b7_289d, 0x7054_95c7, 0x2df1_424b, 0x9efc_4947, 0x5c6b_fb31,
 ];
 
 fn indexable(token: &[u8]) -> bool {
-    (MIN_TOKEN..=MAX_TOKEN).contains(&token.len()) && !token.iter().all(u8::is_ascii_digit)
+    token.len() >= MIN_TOKEN && !token.iter().all(u8::is_ascii_digit)
+}
+
+/// The index entries of a whole token: itself, or its head and tail.
+fn entries(token: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match (token.get(..EDGE), token.len().checked_sub(EDGE).and_then(|start| token.get(start..))) {
+        (Some(head), Some(tail)) if token.len() > EDGE => (head, Some(tail)),
+        _ => (token, None),
+    }
 }
 
 pub fn hash(token: &[u8]) -> u64 {
@@ -62,11 +76,15 @@ fn for_each_run(text: &[u8], mut each: impl FnMut(&[u8], bool, bool)) {
     }
 }
 
-/// Hashes of the indexable tokens of a message.
+/// Hashes of the index entries of a message's tokens.
 pub fn message_tokens(message: &[u8], mut each: impl FnMut(u64)) {
     for_each_run(message, |token, _, _| {
         if indexable(token) {
-            each(hash(token));
+            let (first, second) = entries(token);
+            each(hash(first));
+            if let Some(second) = second {
+                each(hash(second));
+            }
         }
     });
 }
@@ -251,13 +269,39 @@ impl TokenQuery {
     }
 }
 
-/// The indexable tokens a message containing `text` must contain whole.
+/// The index entries a message containing `text` must have.
 fn whole_tokens(text: &str, whole_word: bool) -> Vec<u64> {
     let mut out = Vec::new();
-    for_each_run(text.as_bytes(), |token, at_start, at_end| {
-        let bounded = whole_word || (!at_start && !at_end);
-        if bounded && indexable(token) {
-            out.push(hash(token));
+    for_each_run(text.as_bytes(), |run, at_start, at_end| {
+        // An all-digit run at an edge may belong to a longer token with
+        // letters, an all-digit run inside is a token the index skips: in
+        // both cases nothing is known.
+        if !indexable(run) {
+            return;
+        }
+        match (whole_word || (!at_start && !at_end), at_start, at_end) {
+            // The run is a whole token of the message.
+            (true, _, _) => {
+                let (first, second) = entries(run);
+                out.push(hash(first));
+                out.extend(second.map(hash));
+            }
+            // The message token ends with the run: its tail (or the token
+            // itself, when 8 bytes long) is the run's last 8 bytes.
+            (false, true, false) => {
+                if let Some(start) = run.len().checked_sub(EDGE) {
+                    out.extend(run.get(start..).map(hash));
+                }
+            }
+            // The message token starts with the run: its head is the run's
+            // first 8 bytes.
+            (false, false, true) => {
+                if run.len() >= EDGE {
+                    out.extend(run.get(..EDGE).map(hash));
+                }
+            }
+            // A single run may sit anywhere inside a longer token.
+            (false, _, _) => {}
         }
     });
     out
@@ -297,6 +341,7 @@ mod tests {
         let (header, bytes) = sidecar_for(&[&refs, &["nothing in common here"]]);
         for i in 0..5000 {
             assert!(present(&header, &bytes, 0, &format!("{i:08x}")) || format!("{i:08x}").bytes().all(|b| b.is_ascii_digit()));
+            assert!(present(&header, &bytes, 0, &format!("user{i}")[..format!("user{i}").len().min(8)]));
             assert!(present(&header, &bytes, 0, &format!("user{i}")));
         }
         let false_positives = (0..10_000).filter(|i| present(&header, &bytes, 0, &format!("absent{i}"))).count();
@@ -324,14 +369,37 @@ mod tests {
         assert!(query("ERROR").is_empty());
         // Between delimiters, it can.
         assert!(!TokenQuery::from_literals([[("ERROR", true)]]).is_empty());
-        // Inside a literal, the middle tokens are whole.
-        let uuid = query("req-3f2b8c1e-9d4a-4c7e-8f1a-2b3c4d5e6f70");
-        let expected: Vec<u64> = ["3f2b8c1e", "9d4a", "4c7e", "8f1a"].iter().map(|t| hash(t.as_bytes())).collect();
+        // Inside a literal, the middle tokens are whole; the first may end a
+        // longer token (its last 8 bytes are known), the last may start one
+        // (its first 8 bytes are known).
+        let uuid = query("3f2b8c1e-9d4a-4c7e-8f1a-2b3c4d5e6f70");
+        let expected: Vec<u64> =
+            ["3f2b8c1e", "9d4a", "4c7e", "8f1a", "2b3c4d5e"].iter().map(|t| hash(t.as_bytes())).collect();
         assert_eq!(uuid.hashes().collect::<Vec<_>>(), expected);
+        // An edge shorter than 8 bytes says nothing.
+        assert_eq!(query("req-3f2b8c1e9d4a").hashes().collect::<Vec<_>>(), vec![hash(b"3f2b8c1e")]);
+        // A single run sits anywhere inside a longer token.
+        assert!(query("3f2b8c1e9d4a4c7e").is_empty());
         // Numbers and short tokens are not indexed.
         assert!(query("a 12345678 b").is_empty());
         // One alternative without tokens makes the whole OR unprunable.
         assert!(TokenQuery::from_literals([vec![("x-abcdef-y", false), ("ERROR", false)]]).is_empty());
+    }
+
+    #[test]
+    fn substrings_that_extend_tokens_are_never_pruned_away() {
+        // The literal's first run ends a longer token, its last run starts one.
+        let (header, bytes) =
+            sidecar_for(&[&["id=xx3f2b8c1e-9d4a-4c7e-8f1a-2b3c4d5e6f70ffff done"], &["id=other-0000-1111-zzzzzzzzzzzzzzzzzz"]]);
+        let q = query("3f2b8c1e-9d4a-4c7e-8f1a-2b3c4d5e6f70");
+        let check = |row_group: usize| {
+            q.may_match(|hash| {
+                let range = header.block_range(row_group, hash).expect("range");
+                block_may_contain(&bytes[range.start as usize..range.end as usize], hash)
+            })
+        };
+        assert!(check(0), "the message holds the literal as a substring");
+        assert!(!check(1));
     }
 
     #[test]
