@@ -187,6 +187,25 @@ pub async fn get_status(endpoint: &Endpoint, path: &str) -> anyhow::Result<Statu
     Ok(response.status())
 }
 
+/// `POST path` with an empty body and no signature, on a fresh connection:
+/// Argus's own `/_argus/…` endpoints.
+pub async fn post_unsigned(endpoint: &Endpoint, path: &str) -> anyhow::Result<Reply> {
+    let mut sender = handshake(endpoint).await?;
+    let request = Request::post(path)
+        .header(http::header::HOST, &endpoint.host_header)
+        .body(Full::new(Bytes::new()))
+        .context("building the request")?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .context("reading the response")?
+        .to_bytes();
+    Ok(Reply { status, body })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,7 @@ pub enum Fsync {
 }
 
 impl Fsync {
-    fn as_flag(self) -> &'static str {
+    pub(super) fn as_flag(self) -> &'static str {
         match self {
             Self::Always => "always",
             Self::Interval => "interval",
@@ -444,7 +444,7 @@ async fn start_target(args: &LogsIngestArgs) -> anyhow::Result<(Target, Endpoint
     ))
 }
 
-async fn create_group_and_streams(
+pub(super) async fn create_group_and_streams(
     endpoint: &Endpoint,
     credentials: &Credentials,
     group: &str,
@@ -579,12 +579,12 @@ fn write_latency_log(path: &std::path::Path, timeline: &mut [BatchTiming]) -> an
 }
 
 /// CPU seconds used between two readings.
-fn cpu_used(after: Option<f64>, before: Option<f64>) -> Option<f64> {
+pub(super) fn cpu_used(after: Option<f64>, before: Option<f64>) -> Option<f64> {
     Some(after? - before?)
 }
 
 /// 200 and no `rejectedLogEventsInfo`: every event of the batch was stored.
-fn is_fully_accepted(reply: &Reply) -> bool {
+pub(super) fn is_fully_accepted(reply: &Reply) -> bool {
     reply.status == http::StatusCode::OK && !contains(&reply.body, b"rejectedLogEventsInfo")
 }
 
@@ -600,7 +600,7 @@ fn micros(duration: Duration) -> u64 {
         .max(1)
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     let mut words = Vec::new();
     for (index, argument) in std::env::args().enumerate() {
         if index == 0 {

@@ -12,7 +12,9 @@
 //! and exits non-zero only when a request fails.
 
 mod client;
+mod corpus;
 mod logs_ingest;
+mod logs_query;
 mod report;
 mod server;
 mod sign;
@@ -25,10 +27,15 @@ pub enum BenchCommand {
     /// PutLogEvents throughput, batch latency and server memory: N keep-alive
     /// connections send pre-built batches as fast as possible (or at `--rate`).
     LogsIngest(logs_ingest::LogsIngestArgs),
+    /// FilterLogEvents over a seeded 13-day corpus of realistic logs: a
+    /// needle, a first page, a full JSON-pattern count, bytes on disk, and a
+    /// single-threaded memmem over the same data as the reference.
+    LogsQuery(logs_query::LogsQueryArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::LogsIngest(args) => logs_ingest::run(args),
+        BenchCommand::LogsQuery(args) => logs_query::run(args),
     }
 }

@@ -185,7 +185,7 @@ fn mib(bytes: u64) -> f64 {
 }
 
 /// `1234567.8` → `1,234,568`.
-fn thousands(value: f64) -> String {
+pub fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {

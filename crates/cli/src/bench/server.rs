@@ -35,6 +35,7 @@ pub struct SpawnedServer {
     pub endpoint: Endpoint,
     pub data_dir: tempfile::TempDir,
     pub sampler: RssSampler,
+    fsync: String,
 }
 
 /// How the child ended.
@@ -48,45 +49,32 @@ impl SpawnedServer {
     /// Spawns `argus serve` with `--fsync <fsync>`, its data dir a new
     /// temporary directory under `data_parent`.
     pub fn spawn(fsync: &str, data_parent: &Path) -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let listen = format!("127.0.0.1:{port}");
         let data_dir = tempfile::Builder::new()
             .prefix("argus-bench-")
             .tempdir_in(data_parent)
             .with_context(|| format!("creating a data dir under {}", data_parent.display()))?;
-        let executable = std::env::current_exe().context("finding the argus executable")?;
-        let child = Command::new(&executable)
-            .args([
-                "serve",
-                "--listen",
-                &listen,
-                "--log",
-                "warn",
-                "--fsync",
-                fsync,
-                "--data-dir",
-            ])
-            .arg(data_dir.path())
-            .env("ARGUS_ROOT_ACCESS_KEY_ID", ACCESS_KEY_ID)
-            .env("ARGUS_ROOT_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-            .env_remove("ARGUS_CONFIG")
-            .env_remove("ARGUS_LISTEN")
-            .env_remove("ARGUS_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} serve", executable.display()))?;
+        let (child, endpoint) = start_child(fsync, data_dir.path())?;
         let sampler = RssSampler::start(child.id());
-        let endpoint = Endpoint {
-            connect_to: listen.clone(),
-            host_header: listen,
-        };
         Ok(Self {
             child,
             endpoint,
             data_dir,
             sampler,
+            fsync: fsync.to_owned(),
         })
+    }
+
+    /// Stops the server (SIGTERM: it flushes its memtables first) and starts
+    /// it again on the same data dir and a new port.
+    pub async fn restart(&mut self) -> anyhow::Result<Stopped> {
+        let stopped = self.stop()?;
+        self.sampler.finish();
+        let (child, endpoint) = start_child(&self.fsync, self.data_dir.path())?;
+        self.sampler = RssSampler::start(child.id());
+        self.child = child;
+        self.endpoint = endpoint;
+        self.wait_ready().await?;
+        Ok(stopped)
     }
 
     pub fn pid(&self) -> u32 {
@@ -156,6 +144,39 @@ impl Drop for SpawnedServer {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Starts `argus serve` on a free port with the benchmark's credentials.
+fn start_child(fsync: &str, data_dir: &Path) -> anyhow::Result<(Child, Endpoint)> {
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let executable = std::env::current_exe().context("finding the argus executable")?;
+    let child = Command::new(&executable)
+        .args([
+            "serve",
+            "--listen",
+            &listen,
+            "--log",
+            "warn",
+            "--fsync",
+            fsync,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("ARGUS_ROOT_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("ARGUS_ROOT_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .env_remove("ARGUS_CONFIG")
+        .env_remove("ARGUS_LISTEN")
+        .env_remove("ARGUS_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} serve", executable.display()))?;
+    let endpoint = Endpoint {
+        connect_to: listen.clone(),
+        host_header: listen,
+    };
+    Ok((child, endpoint))
 }
 
 /// A port the OS just handed out; free again once the listener is dropped.
