@@ -292,6 +292,25 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((user_ticks + system_ticks) as f64 / TICKS_PER_SECOND)
 }
 
+/// CPU time every process on the machine has used so far (user, nice,
+/// system, irq, softirq and steal from `/proc/stat`): compared with one
+/// process's share, it shows whether anything else competed for the cores.
+pub fn machine_busy_seconds() -> Option<f64> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let totals = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = totals
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&field| ticks.get(field))
+        .sum();
+    Some(busy as f64 / TICKS_PER_SECOND)
+}
+
 /// Bytes in the files under `dir`, recursively (what the run left on disk).
 pub fn disk_usage(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -330,6 +349,11 @@ mod tests {
         }
         assert!(spin > 0);
         assert!(cpu_seconds(std::process::id()).is_some_and(|seconds| seconds >= 0.0));
+    }
+
+    #[test]
+    fn reads_machine_cpu_time() {
+        assert!(machine_busy_seconds().is_some_and(|seconds| seconds > 0.0));
     }
 
     #[test]

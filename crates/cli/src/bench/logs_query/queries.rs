@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::client::{Connection, Endpoint};
 use super::super::corpus::{COMMON_TERM, Corpus, JSON_PATTERN};
-use super::super::server::cpu_seconds;
+use super::super::server::{cpu_seconds, machine_busy_seconds};
 use super::super::sign::Credentials;
 
 /// FilterLogEvents' largest page.
@@ -93,6 +93,9 @@ pub struct RunRecord {
     pub response_bytes: u64,
     /// Server CPU time during the run (user + system), when its pid is known.
     pub server_cpu_seconds: Option<f64>,
+    /// CPU time of the whole machine during the run: more than the server's
+    /// (plus this client's small share) means something else competed.
+    pub machine_cpu_seconds: Option<f64>,
     /// Why the answer is wrong, if it is.
     pub error: Option<String>,
 }
@@ -169,10 +172,15 @@ pub async fn measure(
     let mut records = Vec::with_capacity(runs);
     for run in 0..runs {
         let cpu_before = server_pid.and_then(cpu_seconds);
+        let machine_before = machine_busy_seconds();
         let started = Instant::now();
         let outcome = tokio::time::timeout(timeout, fetch(&mut connection, &query, group)).await;
         let elapsed = started.elapsed();
         let server_cpu_seconds = match (server_pid.and_then(cpu_seconds), cpu_before) {
+            (Some(after), Some(before)) => Some(after - before),
+            _ => None,
+        };
+        let machine_cpu_seconds = match (machine_busy_seconds(), machine_before) {
             (Some(after), Some(before)) => Some(after - before),
             _ => None,
         };
@@ -183,6 +191,7 @@ pub async fn measure(
                 events: 0,
                 response_bytes: 0,
                 server_cpu_seconds,
+                machine_cpu_seconds,
                 error: Some(format!("timed out after {} s", timeout.as_secs())),
             },
             Ok(Err(error)) => RunRecord {
@@ -191,6 +200,7 @@ pub async fn measure(
                 events: 0,
                 response_bytes: 0,
                 server_cpu_seconds,
+                machine_cpu_seconds,
                 error: Some(format!("{error:#}")),
             },
             Ok(Ok(fetched)) => RunRecord {
@@ -199,6 +209,7 @@ pub async fn measure(
                 events: fetched.events.len() as u64,
                 response_bytes: fetched.response_bytes,
                 server_cpu_seconds,
+                machine_cpu_seconds,
                 error: check(&query, corpus, &fetched.events).err(),
             },
         };

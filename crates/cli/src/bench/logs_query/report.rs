@@ -381,17 +381,23 @@ impl QueryReport {
             let cpu: Vec<String> = result
                 .runs
                 .iter()
-                .filter_map(|run| run.server_cpu_seconds)
-                .map(|seconds| format!("{seconds:.2}"))
+                .map(|run| {
+                    let seconds = |value: Option<f64>| {
+                        value.map_or("?".to_owned(), |value| format!("{value:.2}"))
+                    };
+                    format!(
+                        "{}/{}",
+                        seconds(run.server_cpu_seconds),
+                        seconds(run.machine_cpu_seconds)
+                    )
+                })
                 .collect();
-            if !cpu.is_empty() {
-                let _ = writeln!(
-                    text,
-                    "  {:<13} server CPU s per run: {}",
-                    "",
-                    cpu.join(" / ")
-                );
-            }
+            let _ = writeln!(
+                text,
+                "  {:<13} CPU s per run, server/whole machine: {}",
+                "",
+                cpu.join(", ")
+            );
             for (index, run) in result.runs.iter().enumerate() {
                 if let Some(error) = &run.error {
                     let _ = writeln!(text, "  {:<13} run {}: {error}", "", index + 1);
