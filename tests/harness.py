@@ -141,6 +141,20 @@ class ArgusServer:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
 
+    def flush(self):
+        """`POST /_argus/flush`: every in-memory buffer written to segment files."""
+        return self._post("/_argus/flush")
+
+    def compact(self):
+        """`POST /_argus/compact`: one maintenance pass now (retention, space
+        of deleted streams, every day's files merged into their final form)."""
+        return self._post("/_argus/compact")
+
+    def _post(self, path):
+        request = urllib.request.Request(f"{self.endpoint}{path}", method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
     def close(self):
         self.kill()
         if self._tmp is not None:

@@ -5,6 +5,7 @@ what no HTTP library sends)."""
 import datetime
 import json
 import socket
+import sqlite3
 import time
 import unittest.mock
 import uuid
@@ -97,6 +98,60 @@ def filter_all(logs, **kwargs):
         token = page.get("nextToken")
         if not token:
             return events, pages
+
+
+def all_backward(logs, group, stream, **kwargs):
+    """Every event of a stream, newest page first, walking nextBackwardToken
+    from the tail; returned in chronological order."""
+    pages = []
+    token = None
+    while True:
+        request = dict(logGroupName=group, logStreamName=stream, startFromHead=False, **kwargs)
+        if token:
+            request["nextToken"] = token
+        page = logs.get_log_events(**request)
+        pages.append(page["events"])
+        if page["nextBackwardToken"] == token:
+            return [event for events in reversed(pages) for event in events]
+        token = page["nextBackwardToken"]
+
+
+def utc_day(millis) -> str:
+    """The `dt=` partition (UTC day) an event timestamp falls on."""
+    return datetime.datetime.fromtimestamp(millis / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def group_id(server, name) -> int:
+    """A log group's internal id (its directory under objects/logs/), read
+    from the catalog without writing to it."""
+    connection = sqlite3.connect(f"file:{server.data_dir / 'catalog.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT id FROM log_groups WHERE name = ?", (name,)).fetchall()
+    finally:
+        connection.close()
+    assert len(rows) == 1, f"log group {name} in the catalog: {rows}"
+    return rows[0][0]
+
+
+def group_files(server, group) -> dict:
+    """The files under a log group's directory on disk, relative path ->
+    size in bytes; `group` is a name or an id from `group_id`."""
+    ident = group if isinstance(group, int) else group_id(server, group)
+    root = server.data_dir / "objects" / "logs" / str(ident)
+    if not root.exists():
+        return {}
+    return {str(path.relative_to(root)): path.stat().st_size for path in root.rglob("*") if path.is_file()}
+
+
+def segment_files(files: dict) -> list:
+    """The Parquet segment files (not their token indexes) of `group_files`."""
+    return sorted(path for path in files if path.endswith(".parquet"))
+
+
+def stored_bytes(logs, name) -> int:
+    groups = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
+    assert len(groups) == 1, groups
+    return groups[0]["storedBytes"]
 
 
 @dataclass
