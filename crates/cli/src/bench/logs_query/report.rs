@@ -363,7 +363,7 @@ impl QueryReport {
                 .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms"));
             let ratio = result
                 .ratio_to_memmem
-                .map(|ratio| format!(", {ratio:.1}× memmem"))
+                .map(|ratio| format!(", {ratio:.2}× memmem"))
                 .unwrap_or_default();
             let rate = result
                 .raw_mb_per_second
