@@ -244,7 +244,8 @@ fn generate_chunk(
     let last = (first + CHUNK_EVENTS as u64).min(spec.events);
     let count = usize::try_from(last.saturating_sub(first)).unwrap_or(0);
     let mut rng = Rng::derive(spec.seed, chunk_number);
-    let mut out = Vec::with_capacity(count * 220);
+    // Room for a chunk of a little above average size, so it rarely grows.
+    let mut out = Vec::with_capacity(count * 240);
     let mut ends = Vec::with_capacity(count);
     let mut streams = Vec::with_capacity(count);
     let mut stats = CorpusStats {

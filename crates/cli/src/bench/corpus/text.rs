@@ -119,10 +119,12 @@ pub fn push_padded(out: &mut Vec<u8>, mut value: u64, width: usize) {
 /// The low `digits` hex digits of `value`, lowercase, zero-padded.
 pub fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
     debug_assert!(digits <= 16);
-    for index in (0..digits).rev() {
-        let nibble = (value >> (index * 4)) & 0xf;
-        out.push(HEX.get(nibble as usize).copied().unwrap_or(b'0'));
+    let mut text = [0u8; 16];
+    for (index, slot) in text.iter_mut().enumerate() {
+        let nibble = (value >> ((15 - index) * 4)) & 0xf;
+        *slot = HEX.get(nibble as usize).copied().unwrap_or(b'0');
     }
+    out.extend_from_slice(text.get(16 - digits.min(16)..).unwrap_or_default());
 }
 
 /// `seconds.mmm` from milliseconds (nginx's `request_time`, ALB's processing times).
