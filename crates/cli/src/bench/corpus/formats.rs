@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::text::{
     Civil, Rng, push_client_ip, push_hex, push_hex128, push_padded, push_private_ip,
-    push_seconds_millis, push_str, push_u64, push_uuid,
+    push_seconds_millis, push_str, push_u64, push_uuid, push_uuid_from,
 };
 
 /// The five kinds of message in the corpus.
@@ -118,12 +118,99 @@ pub struct Facts {
     pub json_pattern_match: bool,
 }
 
-/// One event being written: where, when, and the random source.
+/// One event being written: where, when, the random source, and the
+/// requests other tiers logged a moment ago.
 pub struct Line<'a> {
     pub out: &'a mut Vec<u8>,
     pub rng: &'a mut Rng,
+    pub requests: &'a mut RecentRequests,
     pub timestamp_ms: i64,
     pub civil: Civil,
+}
+
+/// One HTTP request as every tier that handles it logs it: the load
+/// balancer, nginx and the backend share its request id, trace id, user,
+/// route and outcome (the request id travels ALB → nginx → app).
+#[derive(Debug, Clone, Copy)]
+pub struct Request {
+    id: (u64, u64),
+    /// The trace id: `Root=1-<8 hex: epoch seconds>-<24 hex: random>` at
+    /// the load balancer, the same 32 hex digits as a W3C trace id behind it.
+    trace_epoch: u64,
+    trace_random: (u64, u64),
+    user: u64,
+    method: &'static str,
+    route: Route,
+    /// Seeds the path's variable parts, so every tier writes the same path.
+    path_seed: u64,
+    status: u64,
+    latency: u64,
+}
+
+impl Request {
+    fn new(rng: &mut Rng, timestamp_ms: i64) -> Self {
+        let (method, route) = rng.weighted(&ROUTES);
+        let status = rng.weighted(&STATUSES);
+        Self {
+            id: (rng.next_u64(), rng.next_u64()),
+            trace_epoch: u64::try_from(timestamp_ms / 1_000).unwrap_or_default(),
+            trace_random: (rng.next_u64(), rng.next_u64()),
+            user: rng.log_uniform(1_000, 250_000),
+            method,
+            route,
+            path_seed: rng.next_u64(),
+            status,
+            latency: latency_ms(status, rng),
+        }
+    }
+
+    fn push_id(&self, out: &mut Vec<u8>) {
+        push_uuid_from(out, self.id.0, self.id.1);
+    }
+
+    fn push_path(&self, out: &mut Vec<u8>) {
+        push_path(out, self.route, &mut Rng::new(self.path_seed));
+    }
+
+    /// `<8 hex>-<24 hex>` (ALB) or the same digits without the dash (W3C).
+    fn push_trace(&self, out: &mut Vec<u8>, dash: bool) {
+        push_hex(out, self.trace_epoch, 8);
+        if dash {
+            out.push(b'-');
+        }
+        push_hex(out, self.trace_random.0, 8);
+        push_hex(out, self.trace_random.1, 16);
+    }
+}
+
+/// Requests a tier logged a moment ago, which the next tier logs too.
+#[derive(Debug, Default)]
+pub struct RecentRequests {
+    slots: Vec<Request>,
+    next: usize,
+}
+
+/// How many recent requests are remembered.
+const RECENT_REQUESTS: usize = 64;
+/// The chance that a request line is about a request another tier logged
+/// (so each request appears about 2.5 times across the tiers).
+const SHARED_REQUEST_PER_MILLION: u64 = 600_000;
+
+impl RecentRequests {
+    /// A request another tier logged, or a new one (then remembered).
+    fn take(&mut self, rng: &mut Rng, timestamp_ms: i64) -> Request {
+        if !self.slots.is_empty() && rng.chance(SHARED_REQUEST_PER_MILLION) {
+            return rng.pick(&self.slots);
+        }
+        let request = Request::new(rng, timestamp_ms);
+        if self.slots.len() < RECENT_REQUESTS {
+            self.slots.push(request);
+        } else if let Some(slot) = self.slots.get_mut(self.next) {
+            *slot = request;
+        }
+        self.next = (self.next + 1) % RECENT_REQUESTS;
+        request
+    }
 }
 
 /// Writes one message of `kind` for a stream of `source`. `request_id`, when
@@ -310,12 +397,12 @@ fn alb_access(line: &mut Line<'_>) -> Facts {
     let Line {
         out,
         rng,
+        requests,
         timestamp_ms,
         civil,
     } = line;
-    let (method, route) = rng.weighted(&ROUTES);
-    let status = rng.weighted(&STATUSES);
-    let latency = latency_ms(status, rng);
+    let request = requests.take(rng, *timestamp_ms);
+    let (status, latency) = (request.status, request.latency);
     push_str(out, "https ");
     civil.push_iso_micros(out, rng.below(1_000));
     push_str(out, " app/pacs-alb/50dc6c495c0c9188 ");
@@ -343,23 +430,19 @@ fn alb_access(line: &mut Line<'_>) -> Facts {
     out.push(b' ');
     push_u64(
         out,
-        response_bytes(route, status, rng) + rng.between(180, 400),
+        response_bytes(request.route, status, rng) + rng.between(180, 400),
     );
     push_str(out, " \"");
-    push_str(out, method);
+    push_str(out, request.method);
     push_str(out, " https://pacs.example.org:443");
-    push_path(out, route, rng);
+    request.push_path(out);
     push_str(out, " HTTP/1.1\" \"");
     push_str(out, rng.weighted(&USER_AGENTS));
     push_str(
         out,
         "\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/pacs-backend/73e2d6bc24d8a067 \"Root=1-",
     );
-    let epoch_seconds = u64::try_from(*timestamp_ms / 1_000).unwrap_or_default();
-    push_hex(out, epoch_seconds, 8);
-    out.push(b'-');
-    push_hex(out, rng.next_u64(), 8);
-    push_hex(out, rng.next_u64(), 16);
+    request.push_trace(out, true);
     push_str(
         out,
         "\" \"pacs.example.org\" \"arn:aws:acm:eu-central-1:123456789012:certificate/3f1c2b4e-1a2b-4c3d-8e9f-0123456789ab\" 0 ",
@@ -381,25 +464,32 @@ fn alb_access(line: &mut Line<'_>) -> Facts {
 /// One nginx access-log entry in JSON (`log_format json escape=json`).
 fn nginx_json(line: &mut Line<'_>, request_id: Option<&str>) -> Facts {
     let Line {
-        out, rng, civil, ..
+        out,
+        rng,
+        requests,
+        timestamp_ms,
+        civil,
     } = line;
-    let (method, route) = rng.weighted(&ROUTES);
-    let status = rng.weighted(&STATUSES);
-    let latency = latency_ms(status, rng);
+    // The needle's request is seen by nginx only.
+    let request = match request_id {
+        Some(_) => Request::new(rng, *timestamp_ms),
+        None => requests.take(rng, *timestamp_ms),
+    };
+    let (route, status) = (request.route, request.status);
     push_str(out, "{\"time\":\"");
     civil.push_iso_offset(out);
     push_str(out, "\",\"remote_addr\":\"");
     push_private_ip(out, rng);
     push_str(out, "\",\"request\":\"");
-    push_str(out, method);
+    push_str(out, request.method);
     out.push(b' ');
-    push_path(out, route, rng);
+    request.push_path(out);
     push_str(out, " HTTP/1.1\",\"status\":");
     push_u64(out, status);
     push_str(out, ",\"body_bytes_sent\":");
     push_u64(out, response_bytes(route, status, rng));
     push_str(out, ",\"request_time\":");
-    push_seconds_millis(out, latency);
+    push_seconds_millis(out, request.latency);
     push_str(out, ",\"http_referer\":\"");
     if matches!(route, Route::DicomFrame | Route::StudySeries) && rng.chance(700_000) {
         push_str(out, "https://pacs.example.org/viewer/");
@@ -411,7 +501,7 @@ fn nginx_json(line: &mut Line<'_>, request_id: Option<&str>) -> Facts {
     push_str(out, "\",\"request_id\":\"");
     match request_id {
         Some(id) => push_str(out, id),
-        None => push_uuid(out, rng),
+        None => request.push_id(out),
     }
     push_str(out, "\"}");
     Facts::default()
@@ -487,19 +577,20 @@ fn error_code_for(status: u64) -> &'static str {
 /// `status` and `latency`.
 fn app_json(line: &mut Line<'_>, service: &str) -> Facts {
     let Line {
-        out, rng, civil, ..
+        out,
+        rng,
+        requests,
+        timestamp_ms,
+        civil,
     } = line;
-    let completion = rng.chance(400_000);
-    let (level, status) = if completion {
-        let status = rng.weighted(&STATUSES);
-        let level = match status {
-            500.. => "ERROR",
-            400.. => "WARN",
-            _ => "INFO",
-        };
-        (level, status)
-    } else {
-        (rng.weighted(&APP_LEVELS), 0)
+    let completed = rng
+        .chance(400_000)
+        .then(|| requests.take(rng, *timestamp_ms));
+    let level = match completed.map(|request| request.status) {
+        Some(500..) => "ERROR",
+        Some(400..) => "WARN",
+        Some(_) => "INFO",
+        None => rng.weighted(&APP_LEVELS),
     };
     push_str(out, "{\"timestamp\":\"");
     civil.push_iso_millis(out);
@@ -508,19 +599,24 @@ fn app_json(line: &mut Line<'_>, service: &str) -> Facts {
     push_str(out, "\",\"service\":\"");
     push_str(out, service);
     push_str(out, "\",\"traceId\":\"");
-    push_hex128(out, rng);
+    match &completed {
+        Some(request) => request.push_trace(out, false),
+        None => push_hex128(out, rng),
+    }
     push_str(out, "\",\"userId\":\"u-");
-    push_u64(out, rng.between(1_000, 250_000));
+    push_u64(
+        out,
+        completed.map_or_else(|| rng.log_uniform(1_000, 250_000), |request| request.user),
+    );
     push_str(out, "\",");
-    if completion {
-        let (method, route) = rng.weighted(&ROUTES);
-        let latency = latency_ms(status, rng);
+    if let Some(request) = completed {
+        let (status, latency) = (request.status, request.latency);
         push_str(out, "\"requestId\":\"");
-        push_uuid(out, rng);
+        request.push_id(out);
         push_str(out, "\",\"message\":\"Request completed\",\"method\":\"");
-        push_str(out, method);
+        push_str(out, request.method);
         push_str(out, "\",\"path\":\"");
-        push_path(out, route, rng);
+        request.push_path(out);
         push_str(out, "\",\"status\":");
         push_u64(out, status);
         push_str(out, ",\"latency\":");
@@ -600,7 +696,11 @@ fn app_json(line: &mut Line<'_>, service: &str) -> Facts {
 /// statistics, scheduled jobs).
 fn pacs_text(line: &mut Line<'_>) -> Facts {
     let Line {
-        out, rng, civil, ..
+        out,
+        rng,
+        requests,
+        timestamp_ms,
+        civil,
     } = line;
     civil.push_iso_millis(out);
     let roll = rng.below(10_000);
@@ -640,22 +740,27 @@ fn pacs_text(line: &mut Line<'_>) -> Facts {
         return Facts::default();
     }
     out.push(b' ');
+    if (3_500..6_300).contains(&roll) {
+        let request = requests.take(rng, *timestamp_ms);
+        request.push_id(out);
+        let level = if request.status >= 500 {
+            " WARN"
+        } else {
+            " INFO"
+        };
+        push_str(out, level);
+        push_str(out, " \"Request completed\" method=");
+        push_str(out, request.method);
+        push_str(out, " path=");
+        request.push_path(out);
+        push_str(out, " status=");
+        push_u64(out, request.status);
+        push_str(out, " duration=");
+        push_u64(out, request.latency);
+        return Facts::default();
+    }
     push_uuid(out, rng);
     match roll {
-        3_500..6_300 => {
-            let (method, route) = rng.weighted(&ROUTES);
-            let status = rng.weighted(&STATUSES);
-            let level = if status >= 500 { " WARN" } else { " INFO" };
-            push_str(out, level);
-            push_str(out, " \"Request completed\" method=");
-            push_str(out, method);
-            push_str(out, " path=");
-            push_path(out, route, rng);
-            push_str(out, " status=");
-            push_u64(out, status);
-            push_str(out, " duration=");
-            push_u64(out, latency_ms(status, rng));
-        }
         6_300..7_300 => {
             push_str(out, " INFO \"DICOM processed\" study_uid=");
             push_dicom_uid(out, rng);

@@ -11,6 +11,11 @@
 //! width), so sizes and match counts depend on the seed and the number of
 //! events alone.
 //!
+//! Requests are correlated as in a real deployment: a request line (ALB,
+//! nginx, application, PACS backend) is, more often than not, about a
+//! request another tier logged a moment before, with the same request id,
+//! trace id, user, path and outcome.
+//!
 //! Exactly one event holds the *needle*: a request id (a UUID drawn from the
 //! seed) that occurs nowhere else, at an event between 35% and 65% of the
 //! time range. The generator counts, by construction or by searching each
@@ -23,7 +28,7 @@ use memchr::memmem::Finder;
 use serde::Serialize;
 
 pub use formats::Kind;
-use formats::{Facts, Line, MIX_PER_MILLION, STREAMS, Source, streams_of};
+use formats::{Facts, Line, MIX_PER_MILLION, RecentRequests, STREAMS, Source, streams_of};
 use text::{Civil, Rng, push_uuid_from};
 
 /// Events per independently seeded chunk.
@@ -260,6 +265,7 @@ fn generate_chunk(
         ..CorpusStats::default()
     };
     let term = Finder::new(COMMON_TERM);
+    let mut requests = RecentRequests::default();
     for index in first..last {
         let timestamp_ms = timestamp_of(spec, index);
         let is_needle = index == needle_index;
@@ -276,6 +282,7 @@ fn generate_chunk(
         let mut line = Line {
             out: &mut out,
             rng: &mut rng,
+            requests: &mut requests,
             timestamp_ms,
             civil: Civil::from_unix_millis(timestamp_ms),
         };

@@ -238,3 +238,36 @@ fn check_format(stream: &str, message: &str) {
         );
     }
 }
+
+#[test]
+fn request_ids_travel_across_tiers() {
+    let corpus = Corpus::generate(spec(100_000), 2);
+    let names = Corpus::stream_names();
+    let mut nginx_ids = std::collections::HashSet::new();
+    let mut backend_ids = std::collections::HashSet::new();
+    for (stream, indexes) in names.iter().zip(corpus.events_by_stream()) {
+        for index in indexes {
+            let message = corpus.event(u64::from(index)).expect("event").message;
+            if stream.starts_with("nginx/") {
+                let value: serde_json::Value = serde_json::from_str(message).expect("JSON");
+                nginx_ids.insert(value["request_id"].as_str().expect("request_id").to_owned());
+            } else if stream.starts_with("app/") {
+                let value: serde_json::Value = serde_json::from_str(message).expect("JSON");
+                if let Some(id) = value.get("requestId").and_then(serde_json::Value::as_str) {
+                    backend_ids.insert(id.to_owned());
+                }
+            } else if stream.starts_with("pacs-backend/")
+                && message.contains("\"Request completed\"")
+            {
+                backend_ids.insert(message.split(' ').nth(1).expect("request id").to_owned());
+            }
+        }
+    }
+    let shared = nginx_ids.intersection(&backend_ids).count();
+    assert!(
+        shared * 4 > nginx_ids.len(),
+        "{shared} of {} nginx request ids reach a backend",
+        nginx_ids.len()
+    );
+    assert!(!backend_ids.contains(&corpus.needle));
+}

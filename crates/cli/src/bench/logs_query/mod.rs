@@ -116,6 +116,9 @@ pub struct LogsQueryArgs {
     /// Only generate the corpus and time the memmem reference: no server, no queries
     #[arg(long, conflicts_with_all = ["endpoint", "no_load", "keep_data"])]
     corpus_only: bool,
+    /// Also write the corpus to this file as JSON lines (`timestamp`, `stream`, `message`), for other tools
+    #[arg(long)]
+    dump: Option<PathBuf>,
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
@@ -198,6 +201,11 @@ async fn run_async(args: &LogsQueryArgs) -> anyhow::Result<QueryReport> {
         corpus.len() as f64 / generate_seconds.max(f64::EPSILON),
         corpus.stats.message_bytes as f64 / 1e6
     );
+
+    if let Some(path) = &args.dump {
+        eprintln!("writing the corpus to {}", path.display());
+        dump(&corpus, path)?;
+    }
 
     if args.corpus_only {
         eprintln!(
@@ -316,6 +324,45 @@ async fn run_async(args: &LogsQueryArgs) -> anyhow::Result<QueryReport> {
         queries: results,
         server_exit,
     }))
+}
+
+/// The corpus as JSON lines, in event order.
+fn dump(corpus: &Corpus, path: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        timestamp: i64,
+        stream: &'a str,
+        message: &'a str,
+    }
+
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let names = Corpus::stream_names();
+    let mut streams = vec![""; usize::try_from(corpus.len())?];
+    for (name, indexes) in names.iter().zip(corpus.events_by_stream()) {
+        for index in indexes {
+            if let Some(slot) = streams.get_mut(index as usize) {
+                *slot = name;
+            }
+        }
+    }
+    for (index, stream) in (0..corpus.len()).zip(streams) {
+        let event = corpus.event(index).context("event outside the corpus")?;
+        serde_json::to_writer(
+            &mut out,
+            &Line {
+                timestamp: event.timestamp_ms,
+                stream,
+                message: event.message,
+            },
+        )?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn streams() -> Vec<String> {
