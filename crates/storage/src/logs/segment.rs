@@ -28,7 +28,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
@@ -108,6 +108,15 @@ fn writer_properties(distinct_streams: usize, zstd_level: i32) -> WriterProperti
         .set_column_bloom_filter_enabled(stream_id.clone(), true)
         .set_column_bloom_filter_fpp(stream_id.clone(), 0.01)
         .set_column_bloom_filter_max_ndv(stream_id, distinct_streams.max(1) as u64)
+        // Sorted timestamps are small deltas; event ids (`lsn << 16 | index`)
+        // share their high bytes, which byte-stream-split lines up for zstd
+        // (DELTA_LENGTH_BYTE_ARRAY measured 0.7% larger than PLAIN for messages).
+        .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
+        .set_column_encoding(ColumnPath::from("timestamp"), Encoding::DELTA_BINARY_PACKED)
+        .set_column_dictionary_enabled(ColumnPath::from("ingestion_time"), false)
+        .set_column_encoding(ColumnPath::from("ingestion_time"), Encoding::DELTA_BINARY_PACKED)
+        .set_column_dictionary_enabled(ColumnPath::from("event_id"), false)
+        .set_column_encoding(ColumnPath::from("event_id"), Encoding::BYTE_STREAM_SPLIT)
         .set_column_dictionary_enabled(ColumnPath::from("message"), false)
         .set_sorting_columns(Some(vec![
             SortingColumn { column_idx: COL_TIMESTAMP as i32, descending: false, nulls_first: false },

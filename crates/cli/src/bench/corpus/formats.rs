@@ -304,16 +304,25 @@ const USER_AGENTS: [(u32, &str); 9] = [
     (4, "Prometheus/2.54.1"),
 ];
 
-/// `1.2.840.113619.2.55.3.604688119.969.1268071029.320`: a DICOM UID.
+/// Studies in the archive. Each has one UID; recent studies are read far
+/// more often than old ones, so a few UIDs recur often and most rarely.
+const STUDIES: u64 = 500_000;
+/// Seeds the study UIDs (one per study).
+const STUDY_UIDS: u64 = 0x5354_5544_5955_4944;
+
+/// `1.2.840.113619.2.55.3.604688119.969.1268071029.320`: the DICOM UID of a
+/// study drawn from the archive.
 fn push_dicom_uid(out: &mut Vec<u8>, rng: &mut Rng) {
+    let study = rng.log_uniform(1, STUDIES);
+    let mut parts = Rng::derive(STUDY_UIDS, study);
     push_str(out, "1.2.840.113619.2.55.3.");
-    push_u64(out, rng.between(100_000_000, 999_999_999));
+    push_u64(out, parts.between(100_000_000, 999_999_999));
     out.push(b'.');
-    push_u64(out, rng.between(100, 999));
+    push_u64(out, parts.between(100, 999));
     out.push(b'.');
-    push_u64(out, rng.between(1_000_000_000, 1_999_999_999));
+    push_u64(out, parts.between(1_000_000_000, 1_999_999_999));
     out.push(b'.');
-    push_u64(out, rng.between(1, 999));
+    push_u64(out, parts.between(1, 999));
 }
 
 fn push_path(out: &mut Vec<u8>, route: Route, rng: &mut Rng) {
@@ -759,7 +768,8 @@ fn pacs_text(line: &mut Line<'_>) -> Facts {
         push_u64(out, request.latency);
         return Facts::default();
     }
-    push_uuid(out, rng);
+    // The rest is logged while serving a request, under its id.
+    requests.take(rng, *timestamp_ms).push_id(out);
     match roll {
         6_300..7_300 => {
             push_str(out, " INFO \"DICOM processed\" study_uid=");
@@ -853,10 +863,12 @@ fn keycloak(line: &mut Line<'_>) -> Facts {
         out,
         "\", realmId=\"pacs\", clientId=\"pacs-web\", userId=\"",
     );
+    // A user's Keycloak id never changes.
+    let (user_number, user) = rng.pick(&KEYCLOAK_USERS);
     if failed {
         push_str(out, "null");
     } else {
-        push_uuid(out, rng);
+        push_uuid(out, &mut Rng::derive(KEYCLOAK_USER_IDS, user_number));
     }
     push_str(out, "\", ipAddress=\"");
     push_client_ip(out, rng);
@@ -864,20 +876,21 @@ fn keycloak(line: &mut Line<'_>) -> Facts {
         push_str(out, "\", error=\"invalid_user_credentials");
     }
     push_str(out, "\", auth_method=\"openid-connect\", username=\"");
-    push_str(
-        out,
-        rng.pick(&[
-            "dr.mueller",
-            "dr.schmidt",
-            "radiology.tech1",
-            "j.doe",
-            "a.kowalski",
-            "m.rossi",
-        ]),
-    );
+    push_str(out, user);
     out.push(b'"');
     Facts::default()
 }
+
+const KEYCLOAK_USERS: [(u64, &str); 6] = [
+    (1, "dr.mueller"),
+    (2, "dr.schmidt"),
+    (3, "radiology.tech1"),
+    (4, "j.doe"),
+    (5, "a.kowalski"),
+    (6, "m.rossi"),
+];
+/// Seeds the Keycloak user ids (one per user).
+const KEYCLOAK_USER_IDS: u64 = 0x4b45_5943_4c4f_414b;
 
 // ---------------------------------------------------------------- Java stack traces
 
