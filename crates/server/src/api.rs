@@ -54,7 +54,11 @@ pub async fn flush(State(state): State<Arc<AppState>>) -> Response {
     let Some(services) = state.services.get() else {
         return (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"starting"}"#).into_response();
     };
-    match services.logs_store.flush_all().await {
+    let flushed = match services.logs_store.flush_all().await {
+        Ok(()) => services.metric_store.flush().await.map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match flushed {
         Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"flushed":true}"#).into_response(),
         Err(error) => {
             warn!(%error, "flush requested over HTTP failed");

@@ -7,8 +7,10 @@ use std::sync::{Arc, OnceLock};
 use argus_core::{ManualClock, SharedClock};
 use argus_services::AwsService;
 use argus_services::logs::LogsService;
+use argus_services::monitoring::CloudWatchService;
 use argus_storage::SqliteCatalog;
 use argus_storage::logs::{LogStore, LogStoreOptions};
+use argus_storage::metrics::{MetricStore, MetricStoreOptions};
 use argus_storage::objects::ObjectStorage;
 use argus_storage::wal::WalOptions;
 use argus_wire::Service;
@@ -19,6 +21,7 @@ use crate::credentials::{Secrets, load_or_create_credentials};
 
 pub struct Services {
     pub logs_store: Arc<LogStore>,
+    pub metric_store: Arc<MetricStore>,
     pub by_service: HashMap<Service, Arc<dyn AwsService>>,
 }
 
@@ -65,29 +68,43 @@ impl AppState {
             .await
             .map_err(|join| join.to_string())?
             .map_err(|error| format!("catalog: {error}"))?;
+        let catalog = Arc::new(catalog);
         let objects = ObjectStorage::local(&self.config.data_dir.join("objects")).map_err(|error| format!("object storage: {error}"))?;
         let mut wal = WalOptions::new(self.config.data_dir.join("wal").join("logs"));
         wal.fsync = self.config.fsync;
-        let logs_store = LogStore::open(Arc::new(catalog), objects, wal, LogStoreOptions::new(self.clock.clone()))
+        let logs_store = LogStore::open(catalog.clone(), objects.clone(), wal, LogStoreOptions::new(self.clock.clone()))
             .await
             .map_err(|error| format!("log store: {error}"))?;
+        let mut metrics_wal = WalOptions::new(self.config.data_dir.join("wal").join("metrics"));
+        metrics_wal.fsync = self.config.fsync;
+        let metric_store =
+            MetricStore::open(catalog.clone(), objects, metrics_wal, MetricStoreOptions::new(self.clock.clone()))
+                .await
+                .map_err(|error| format!("metric store: {error}"))?;
+        metric_store.spawn_background();
 
         let mut by_service: HashMap<Service, Arc<dyn AwsService>> = HashMap::new();
         by_service.insert(Service::Logs, Arc::new(LogsService::new(Arc::clone(&logs_store), self.clock.clone())));
-        let _ = self.services.set(Services { logs_store, by_service });
+        by_service.insert(
+            Service::CloudWatch,
+            Arc::new(CloudWatchService::new(Arc::clone(&metric_store), catalog, self.clock.clone())),
+        );
+        let _ = self.services.set(Services { logs_store, metric_store, by_service });
         Ok(())
     }
 
     pub async fn stop_services(&self) {
-        if let Some(services) = self.services.get()
-            && let Err(error) = services.logs_store.close().await
-        {
+        let Some(services) = self.services.get() else { return };
+        if let Err(error) = services.logs_store.close().await {
             error!(%error, "flushing the log store at shutdown failed; the WAL still holds the data");
+        }
+        if let Err(error) = services.metric_store.close().await {
+            error!(%error, "flushing the metric store at shutdown failed; the WAL still holds the data");
         }
     }
 
     /// Ready to serve: storage recovered and writable.
     pub fn is_ready(&self) -> bool {
-        self.services.get().is_some_and(|services| services.logs_store.is_healthy())
+        self.services.get().is_some_and(|services| services.logs_store.is_healthy() && services.metric_store.is_healthy())
     }
 }

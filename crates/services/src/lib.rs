@@ -5,6 +5,7 @@
 //! here, so one handler serves every protocol.
 
 pub mod logs;
+pub mod monitoring;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
 use async_trait::async_trait;

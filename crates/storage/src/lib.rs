@@ -10,7 +10,8 @@
 pub mod background;
 pub mod catalog;
 pub mod logs;
+pub mod metrics;
 pub mod objects;
 pub mod wal;
 
-pub use catalog::{Catalog, SqliteCatalog};
+pub use catalog::{Catalog, MetricCatalog, SqliteCatalog};

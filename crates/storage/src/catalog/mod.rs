@@ -160,3 +160,61 @@ pub trait Catalog: Send + Sync {
     /// A fresh, never reused segment id.
     fn next_segment_id(&self) -> Result<u64, CatalogError>;
 }
+
+/// A metric series as stored: its identity, scoped by account and region.
+/// `dimensions` is the canonical JSON of the sorted `[name, value]` pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesRecord {
+    pub id: u64,
+    pub account: String,
+    pub region: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: String,
+    pub created_ms: i64,
+}
+
+/// One immutable metric block file (`storage/src/metrics/block.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRecord {
+    pub id: u64,
+    pub path: String,
+    /// UTC day of its points, `YYYY-MM-DD`.
+    pub day: String,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub points: u64,
+    pub file_bytes: u64,
+    /// 0 for a flush; compaction writes level 1.
+    pub level: u32,
+}
+
+/// A CloudWatch dashboard as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardRecord {
+    pub name: String,
+    pub body: String,
+    pub modified_ms: i64,
+}
+
+/// Durable metadata of the metrics store and the dashboards.
+pub trait MetricCatalog: Send + Sync {
+    fn load_series(&self) -> Result<Vec<SeriesRecord>, CatalogError>;
+    /// Inserts a series (returns the id of an existing identical one).
+    fn insert_series(&self, series: &SeriesRecord) -> Result<u64, CatalogError>;
+
+    fn load_blocks(&self) -> Result<Vec<BlockRecord>, CatalogError>;
+    /// Every metrics WAL record at or below this LSN is in block files.
+    fn metrics_flushed_lsn(&self) -> Result<u64, CatalogError>;
+    /// Adds and removes block files, and (when given) moves the flushed
+    /// LSN, in one transaction.
+    fn commit_blocks(&self, added: &[BlockRecord], removed: &[u64], flushed_lsn: Option<u64>) -> Result<(), CatalogError>;
+    fn next_block_id(&self) -> Result<u64, CatalogError>;
+
+    fn put_dashboard(&self, account: &str, region: &str, dashboard: &DashboardRecord) -> Result<(), CatalogError>;
+    fn get_dashboard(&self, account: &str, region: &str, name: &str) -> Result<Option<DashboardRecord>, CatalogError>;
+    /// Dashboards whose name starts with `prefix`, by name.
+    fn list_dashboards(&self, account: &str, region: &str, prefix: &str) -> Result<Vec<DashboardRecord>, CatalogError>;
+    /// Deletes the named dashboards; returns how many existed.
+    fn delete_dashboards(&self, account: &str, region: &str, names: &[String]) -> Result<usize, CatalogError>;
+}

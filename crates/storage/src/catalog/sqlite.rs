@@ -13,6 +13,8 @@ use super::{
     StreamStats, Tags,
 };
 
+mod metrics;
+
 const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = r#"
@@ -65,6 +67,34 @@ CREATE TABLE IF NOT EXISTS log_segment_streams (
     PRIMARY KEY (segment_id, stream_id)
 );
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS metric_series (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    metric_name TEXT NOT NULL,
+    dimensions TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    UNIQUE (account, region, namespace, metric_name, dimensions)
+);
+CREATE TABLE IF NOT EXISTS metric_blocks (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    day TEXT NOT NULL,
+    min_ts INTEGER NOT NULL,
+    max_ts INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    file_bytes INTEGER NOT NULL,
+    level INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dashboards (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
 "#;
 
 pub struct SqliteCatalog {

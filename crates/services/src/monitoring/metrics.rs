@@ -1,0 +1,810 @@
+//! PutMetricData, ListMetrics, GetMetricStatistics, GetMetricData.
+//!
+//! Parameter paths in messages use CloudWatch's query form
+//! (`MetricData.member.1.Value`) whatever protocol the client spoke, as
+//! CloudWatch itself does.
+
+use std::collections::{BTreeMap, HashSet};
+
+use argus_core::{ApiError, ErrorCode, RequestContext};
+use argus_storage::metrics::stats::{Statistic, Summary};
+use argus_storage::metrics::{MetricIdentity, NewDatum, PeriodPoint, SampleValue, Unit};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::{CloudWatchService, scope, store_error};
+
+const MAX_DATA_PER_REQUEST: usize = 1000;
+const MAX_DIMENSIONS: usize = 30;
+const MAX_VALUES: usize = 150;
+const MAX_STATISTICS_DATAPOINTS: i64 = 1440;
+const LIST_PAGE: usize = 500;
+const TWO_WEEKS_MS: i64 = 14 * 86_400_000;
+const TWO_HOURS_MS: i64 = 2 * 3_600_000;
+const THREE_HOURS_MS: i64 = 3 * 3_600_000;
+const FIFTEEN_DAYS_MS: i64 = 15 * 86_400_000;
+const SIXTY_THREE_DAYS_MS: i64 = 63 * 86_400_000;
+/// CloudWatch rejects magnitudes above 2^360 and non-zero ones below 2^-260.
+const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833_2e108;
+const MIN_MAGNITUDE: f64 = 5.397_605_346_934_028e-79;
+
+fn invalid_value(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameterValue, message)
+}
+
+fn invalid_combination(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameterCombination, message)
+}
+
+fn missing(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::MissingRequiredParameter, message)
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Dimension {
+    name: String,
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StatisticSet {
+    sample_count: f64,
+    sum: f64,
+    minimum: f64,
+    maximum: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricDatum {
+    metric_name: String,
+    dimensions: Option<Vec<Dimension>>,
+    timestamp: Option<f64>,
+    value: Option<f64>,
+    statistic_values: Option<StatisticSet>,
+    values: Option<Vec<f64>>,
+    counts: Option<Vec<f64>>,
+    unit: Option<String>,
+    storage_resolution: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutMetricDataRequest {
+    namespace: String,
+    metric_data: Option<Vec<MetricDatum>>,
+    entity_metric_data: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Empty {}
+
+fn check_number(value: f64, path: &str) -> Result<(), ApiError> {
+    let magnitude = value.abs();
+    if !value.is_finite() || magnitude > MAX_MAGNITUDE || (magnitude != 0.0 && magnitude < MIN_MAGNITUDE) {
+        return Err(invalid_value(format!("The value {value} for parameter {path} is invalid.")));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_namespace(namespace: &str) -> Result<(), ApiError> {
+    if namespace.starts_with("AWS/") {
+        return Err(invalid_value(format!(
+            "The value {namespace} for parameter Namespace is invalid: namespaces starting with AWS/ are reserved for AWS services."
+        )));
+    }
+    if namespace.is_empty() || namespace.starts_with(':') || !namespace.chars().all(|c| c.is_ascii() && !c.is_ascii_control()) {
+        return Err(invalid_value(format!("The value {namespace} for parameter Namespace is invalid.")));
+    }
+    Ok(())
+}
+
+fn dimensions(list: Option<Vec<Dimension>>, path: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let list = list.unwrap_or_default();
+    if list.len() > MAX_DIMENSIONS {
+        return Err(invalid_value(format!(
+            "The collection {path} must not have a size greater than {MAX_DIMENSIONS}."
+        )));
+    }
+    let mut seen = HashSet::new();
+    let mut pairs = Vec::with_capacity(list.len());
+    for (index, dimension) in list.into_iter().enumerate() {
+        let member = format!("{path}.member.{}", index + 1);
+        if dimension.name.is_empty() {
+            return Err(invalid_value(format!("The parameter {member}.Name must not be empty.")));
+        }
+        if dimension.value.is_empty() {
+            return Err(invalid_value(format!("The parameter {member}.Value must not be empty.")));
+        }
+        if !seen.insert(dimension.name.clone()) {
+            return Err(invalid_value(format!(
+                "No metric may have duplicate dimension names: {path} repeats the dimension name {}.",
+                dimension.name
+            )));
+        }
+        pairs.push((dimension.name, dimension.value));
+    }
+    Ok(pairs)
+}
+
+fn parse_unit(unit: Option<&str>, path: &str) -> Result<Option<Unit>, ApiError> {
+    match unit {
+        None => Ok(None),
+        Some(name) => Unit::parse(name)
+            .map(Some)
+            .ok_or_else(|| invalid_value(format!("The value {name} for parameter {path} is invalid."))),
+    }
+}
+
+fn datum(datum: MetricDatum, index: usize, namespace: &str, now_ms: i64) -> Result<NewDatum, ApiError> {
+    let path = format!("MetricData.member.{index}");
+    if datum.metric_name.is_empty() {
+        return Err(invalid_value(format!("The parameter {path}.MetricName must not be empty.")));
+    }
+    let has_counts = datum.counts.is_some();
+    let value = match (datum.value, datum.statistic_values, datum.values) {
+        (Some(_), _, Some(_)) => {
+            return Err(invalid_combination(format!(
+                "The parameters {path}.Value and {path}.Values are mutually exclusive and you have specified both."
+            )));
+        }
+        (Some(_), Some(_), None) => {
+            return Err(invalid_combination(format!(
+                "The parameters {path}.Value and {path}.StatisticValues are mutually exclusive and you have specified both."
+            )));
+        }
+        (None, Some(_), Some(_)) => {
+            return Err(invalid_combination(format!(
+                "The parameters {path}.StatisticValues and {path}.Values are mutually exclusive and you have specified both."
+            )));
+        }
+        (Some(value), None, None) => {
+            check_number(value, &format!("{path}.Value"))?;
+            SampleValue::Single(value)
+        }
+        (None, Some(set), None) => statistic_set(&set, &path)?,
+        (None, None, Some(values)) => value_list(values, datum.counts, &path)?,
+        (None, None, None) => {
+            return Err(missing(format!(
+                "The parameter {path} must contain one of Value, Values or StatisticValues."
+            )));
+        }
+    };
+    if has_counts && !matches!(value, SampleValue::Values(_)) {
+        return Err(invalid_combination(format!("The parameter {path}.Counts may only be specified with {path}.Values.")));
+    }
+    let timestamp_ms = match datum.timestamp {
+        Some(seconds) => (seconds * 1000.0).round() as i64,
+        None => now_ms,
+    };
+    if timestamp_ms < now_ms - TWO_WEEKS_MS {
+        return Err(invalid_value(format!(
+            "The parameter {path}.Timestamp must specify a time no more than two weeks in the past."
+        )));
+    }
+    if timestamp_ms > now_ms + TWO_HOURS_MS {
+        return Err(invalid_value(format!(
+            "The parameter {path}.Timestamp must specify a time no more than two hours in the future."
+        )));
+    }
+    let resolution_s = match datum.storage_resolution {
+        None | Some(60) => 60,
+        Some(1) => 1,
+        Some(other) => {
+            return Err(invalid_value(format!(
+                "The value {other} for parameter {path}.StorageResolution is invalid: it must be 1 (high resolution) or 60."
+            )));
+        }
+    };
+    let unit = parse_unit(datum.unit.as_deref(), &format!("{path}.Unit"))?.unwrap_or(Unit::NONE);
+    let identity = MetricIdentity::new(namespace, datum.metric_name, dimensions(datum.dimensions, &format!("{path}.Dimensions"))?);
+    Ok(NewDatum { identity, unit, resolution_s, timestamp_ms, value })
+}
+
+fn statistic_set(set: &StatisticSet, path: &str) -> Result<SampleValue, ApiError> {
+    for (name, value) in [("SampleCount", set.sample_count), ("Sum", set.sum), ("Minimum", set.minimum), ("Maximum", set.maximum)] {
+        check_number(value, &format!("{path}.StatisticValues.{name}"))?;
+    }
+    if set.sample_count <= 0.0 {
+        return Err(invalid_value(format!("The parameter {path}.StatisticValues.SampleCount must be greater than 0.")));
+    }
+    if set.minimum > set.maximum {
+        return Err(invalid_value(format!(
+            "The parameter {path}.StatisticValues.Minimum must be less than or equal to {path}.StatisticValues.Maximum."
+        )));
+    }
+    Ok(SampleValue::StatisticSet { count: set.sample_count, sum: set.sum, min: set.minimum, max: set.maximum })
+}
+
+fn value_list(values: Vec<f64>, counts: Option<Vec<f64>>, path: &str) -> Result<SampleValue, ApiError> {
+    if values.len() > MAX_VALUES {
+        return Err(invalid_value(format!("The collection {path}.Values must not have a size greater than {MAX_VALUES}.")));
+    }
+    if let Some(counts) = &counts
+        && counts.len() != values.len()
+    {
+        return Err(invalid_value(format!("The parameters {path}.Values and {path}.Counts must be of the same size.")));
+    }
+    let mut pairs = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        check_number(*value, &format!("{path}.Values.member.{}", index + 1))?;
+        let count = counts.as_ref().and_then(|counts| counts.get(index)).copied().unwrap_or(1.0);
+        if !count.is_finite() || count < 0.0 {
+            return Err(invalid_value(format!("The value {count} for parameter {path}.Counts.member.{} is invalid.", index + 1)));
+        }
+        pairs.push((*value, count));
+    }
+    Ok(SampleValue::Values(pairs))
+}
+
+pub async fn put_metric_data(service: &CloudWatchService, ctx: &RequestContext, request: PutMetricDataRequest) -> Result<Empty, ApiError> {
+    check_namespace(&request.namespace)?;
+    if request.entity_metric_data.as_ref().is_some_and(|list| !list.is_empty()) {
+        return Err(invalid_value("EntityMetricData is not supported by this Argus server; send MetricData."));
+    }
+    let data = request.metric_data.unwrap_or_default();
+    if data.is_empty() {
+        return Err(missing("The parameter MetricData is required."));
+    }
+    if data.len() > MAX_DATA_PER_REQUEST {
+        return Err(invalid_value(format!(
+            "The collection MetricData must not have a size greater than {MAX_DATA_PER_REQUEST}."
+        )));
+    }
+    let now = service.now_ms();
+    let mut accepted = Vec::with_capacity(data.len());
+    for (index, item) in data.into_iter().enumerate() {
+        accepted.push(datum(item, index + 1, &request.namespace, now)?);
+    }
+    service.store.put(&scope(ctx), accepted).await.map_err(store_error)?;
+    Ok(Empty {})
+}
+
+// ------------------------------------------------------------ ListMetrics
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DimensionFilter {
+    name: String,
+    value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListMetricsRequest {
+    namespace: Option<String>,
+    metric_name: Option<String>,
+    dimensions: Option<Vec<DimensionFilter>>,
+    next_token: Option<String>,
+    recently_active: Option<String>,
+    include_linked_accounts: Option<bool>,
+    owning_account: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Metric {
+    namespace: String,
+    metric_name: String,
+    dimensions: Vec<Dimension>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListMetricsResponse {
+    metrics: Vec<Metric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owning_accounts: Option<Vec<String>>,
+}
+
+fn metric_of(identity: &MetricIdentity) -> Metric {
+    Metric {
+        namespace: identity.namespace.clone(),
+        metric_name: identity.metric_name.clone(),
+        dimensions: identity.dimensions.iter().map(|(name, value)| Dimension { name: name.clone(), value: value.clone() }).collect(),
+    }
+}
+
+fn list_token(identity: &MetricIdentity) -> String {
+    let key = serde_json::json!([identity.namespace, identity.metric_name, identity.dimensions]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
+}
+
+fn parse_list_token(token: &str) -> Result<MetricIdentity, ApiError> {
+    let invalid = || ApiError::new(ErrorCode::InvalidNextToken, "The service couldn't process the NextToken: it is not one this server returned.");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let (namespace, metric_name, dimensions): (String, String, Vec<(String, String)>) =
+        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    Ok(MetricIdentity::new(namespace, metric_name, dimensions))
+}
+
+pub fn list_metrics(service: &CloudWatchService, ctx: &RequestContext, request: ListMetricsRequest) -> Result<ListMetricsResponse, ApiError> {
+    let recent_since = match request.recently_active.as_deref() {
+        None => None,
+        Some("PT3H") => Some(service.now_ms() - THREE_HOURS_MS),
+        Some(other) => return Err(invalid_value(format!("The value {other} for parameter RecentlyActive is invalid: the only value is PT3H."))),
+    };
+    let filters = request.dimensions.unwrap_or_default();
+    if filters.len() > 10 {
+        return Err(invalid_value("The collection Dimensions must not have a size greater than 10."));
+    }
+    let after = request.next_token.as_deref().map(parse_list_token).transpose()?;
+    let mut matching: Vec<_> = service
+        .store
+        .list(&scope(ctx))
+        .into_iter()
+        .filter(|metric| {
+            let identity = &metric.identity;
+            request.namespace.as_ref().is_none_or(|namespace| *namespace == identity.namespace)
+                && request.metric_name.as_ref().is_none_or(|name| *name == identity.metric_name)
+                && filters.iter().all(|filter| {
+                    identity.dimensions.iter().any(|(name, value)| {
+                        *name == filter.name && filter.value.as_ref().is_none_or(|wanted| wanted == value)
+                    })
+                })
+                && recent_since.is_none_or(|since| metric.last_seen_ms.is_some_and(|seen| seen >= since))
+                && after.as_ref().is_none_or(|after| **identity > *after)
+        })
+        .map(|metric| metric.identity)
+        .collect();
+    matching.sort();
+    let next_token = (matching.len() > LIST_PAGE).then(|| matching.get(LIST_PAGE - 1).map(|last| list_token(last))).flatten();
+    matching.truncate(LIST_PAGE);
+    let owning_accounts = request
+        .include_linked_accounts
+        .unwrap_or(false)
+        .then(|| vec![request.owning_account.clone().unwrap_or_else(|| ctx.account_id.clone()); matching.len()]);
+    Ok(ListMetricsResponse { metrics: matching.iter().map(|identity| metric_of(identity)).collect(), next_token, owning_accounts })
+}
+
+// ------------------------------------------------------- GetMetricStatistics
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetMetricStatisticsRequest {
+    namespace: String,
+    metric_name: String,
+    dimensions: Option<Vec<Dimension>>,
+    start_time: f64,
+    end_time: f64,
+    period: i64,
+    statistics: Option<Vec<String>>,
+    extended_statistics: Option<Vec<String>>,
+    unit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Datapoint {
+    timestamp: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample_count: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minimum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maximum: Option<f64>,
+    unit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extended_statistics: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetMetricStatisticsResponse {
+    label: String,
+    datapoints: Vec<Datapoint>,
+}
+
+/// A period CloudWatch accepts for data starting at `start_ms`: 1, 5, 10,
+/// 30 or a multiple of 60, coarser for older data.
+pub(crate) fn check_period(period: i64, start_ms: i64, now_ms: i64, path: &str) -> Result<(), ApiError> {
+    if period < 1 {
+        return Err(invalid_value(format!("The parameter {path} must be greater than 0.")));
+    }
+    if ![1, 5, 10, 30].contains(&period) && period % 60 != 0 {
+        return Err(invalid_value(format!(
+            "The parameter {path} must be 1, 5, 10, 30 or a multiple of 60."
+        )));
+    }
+    let age = now_ms - start_ms;
+    let required = if age > SIXTY_THREE_DAYS_MS {
+        3600
+    } else if age > FIFTEEN_DAYS_MS {
+        300
+    } else if age > THREE_HOURS_MS {
+        60
+    } else {
+        1
+    };
+    if period % required != 0 {
+        return Err(invalid_value(format!(
+            "The parameter {path} must be a multiple of {required} for data that starts more than {} ago.",
+            match required {
+                3600 => "63 days",
+                300 => "15 days",
+                _ => "3 hours",
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// CloudWatch rounds a start time down: to the period (at most a minute)
+/// for recent data, to 5 minutes past 15 days, to the hour past 63 days.
+pub(crate) fn round_start(start_ms: i64, period_s: i64, now_ms: i64) -> i64 {
+    let age = now_ms - start_ms;
+    let step_s = if age > SIXTY_THREE_DAYS_MS {
+        3600
+    } else if age > FIFTEEN_DAYS_MS {
+        300
+    } else {
+        period_s.clamp(1, 60)
+    };
+    start_ms - start_ms.rem_euclid(step_s * 1000)
+}
+
+pub async fn get_metric_statistics(
+    service: &CloudWatchService,
+    ctx: &RequestContext,
+    request: GetMetricStatisticsRequest,
+) -> Result<GetMetricStatisticsResponse, ApiError> {
+    let basic = request.statistics.clone().unwrap_or_default();
+    let extended = request.extended_statistics.clone().unwrap_or_default();
+    if basic.is_empty() && extended.is_empty() {
+        return Err(missing("Must specify either Statistics or ExtendedStatistics."));
+    }
+    if !basic.is_empty() && !extended.is_empty() {
+        return Err(invalid_combination(
+            "The parameters Statistics and ExtendedStatistics are mutually exclusive and you have specified both.",
+        ));
+    }
+    if extended.len() > 10 {
+        return Err(invalid_value("The collection ExtendedStatistics must not have a size greater than 10."));
+    }
+    let mut extended_parsed = Vec::with_capacity(extended.len());
+    for (index, text) in extended.iter().enumerate() {
+        let statistic: Statistic = text.parse().map_err(|error| {
+            invalid_value(format!("The value {text} for parameter ExtendedStatistics.member.{} is invalid: {error}", index + 1))
+        })?;
+        if statistic.is_basic() {
+            return Err(invalid_value(format!(
+                "The value {text} for parameter ExtendedStatistics.member.{} is invalid: use Statistics for it.",
+                index + 1
+            )));
+        }
+        extended_parsed.push((text.clone(), statistic));
+    }
+    let start_ms = (request.start_time * 1000.0).round() as i64;
+    let end_ms = (request.end_time * 1000.0).round() as i64;
+    if start_ms >= end_ms {
+        return Err(invalid_value("The parameter StartTime must be less than the parameter EndTime."));
+    }
+    let now = service.now_ms();
+    check_period(request.period, start_ms, now, "Period")?;
+    let start_ms = round_start(start_ms, request.period, now);
+    let period_ms = request.period * 1000;
+    let requested = (end_ms - start_ms + period_ms - 1) / period_ms;
+    if requested > MAX_STATISTICS_DATAPOINTS {
+        return Err(invalid_combination(format!(
+            "You have requested up to {requested} datapoints, which exceeds the limit of {MAX_STATISTICS_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
+        )));
+    }
+    check_namespace_for_read(&request.namespace)?;
+    let unit = parse_unit(request.unit.as_deref(), "Unit")?;
+    let identity = MetricIdentity::new(request.namespace, request.metric_name.clone(), dimensions(request.dimensions, "Dimensions")?);
+    let points = service
+        .store
+        .read(&argus_storage::metrics::ReadRequest {
+            scope: scope(ctx),
+            identity,
+            unit,
+            start_ms,
+            end_ms,
+            period_s: u32::try_from(request.period).unwrap_or(u32::MAX),
+        })
+        .await
+        .map_err(store_error)?;
+    let mut datapoints = Vec::with_capacity(points.len());
+    for point in points {
+        datapoints.push(datapoint(&point, &basic, &extended_parsed)?);
+    }
+    Ok(GetMetricStatisticsResponse { label: request.metric_name, datapoints })
+}
+
+fn check_namespace_for_read(namespace: &str) -> Result<(), ApiError> {
+    if namespace.is_empty() {
+        return Err(invalid_value("The parameter Namespace must not be empty."));
+    }
+    Ok(())
+}
+
+fn datapoint(point: &PeriodPoint, basic: &[String], extended: &[(String, Statistic)]) -> Result<Datapoint, ApiError> {
+    let summary = &point.summary;
+    let mut datapoint = Datapoint {
+        timestamp: point.start_ms as f64 / 1000.0,
+        sample_count: None,
+        average: None,
+        sum: None,
+        minimum: None,
+        maximum: None,
+        unit: point.unit.name().to_string(),
+        extended_statistics: None,
+    };
+    for name in basic {
+        let statistic: Statistic = name
+            .parse()
+            .map_err(|_| invalid_value(format!("The value {name} for parameter Statistics is invalid.")))?;
+        let value = summary.compute(&statistic);
+        match name.as_str() {
+            "SampleCount" => datapoint.sample_count = value,
+            "Average" => datapoint.average = value,
+            "Sum" => datapoint.sum = value,
+            "Minimum" => datapoint.minimum = value,
+            "Maximum" => datapoint.maximum = value,
+            _ => {}
+        }
+    }
+    if !extended.is_empty() {
+        let mut values = BTreeMap::new();
+        for (name, statistic) in extended {
+            if let Some(value) = summary.compute(statistic) {
+                values.insert(name.clone(), value);
+            }
+        }
+        datapoint.extended_statistics = Some(values);
+    }
+    Ok(datapoint)
+}
+
+// ------------------------------------------------------------ GetMetricData
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricSpec {
+    namespace: Option<String>,
+    metric_name: Option<String>,
+    dimensions: Option<Vec<Dimension>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricStat {
+    metric: MetricSpec,
+    period: i64,
+    stat: String,
+    unit: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricDataQuery {
+    id: String,
+    metric_stat: Option<MetricStat>,
+    expression: Option<String>,
+    label: Option<String>,
+    return_data: Option<bool>,
+    /// The period of an expression's SEARCH results (metric math).
+    #[allow(dead_code)]
+    period: Option<i64>,
+    account_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LabelOptions {
+    timezone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetMetricDataRequest {
+    metric_data_queries: Vec<MetricDataQuery>,
+    start_time: f64,
+    end_time: f64,
+    next_token: Option<String>,
+    scan_by: Option<String>,
+    max_datapoints: Option<i64>,
+    label_options: Option<LabelOptions>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MessageData {
+    code: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricDataResult {
+    id: String,
+    label: String,
+    timestamps: Vec<f64>,
+    values: Vec<f64>,
+    status_code: String,
+    messages: Vec<MessageData>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetMetricDataResponse {
+    metric_data_results: Vec<MetricDataResult>,
+    messages: Vec<MessageData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// One query's answer: (timestamp ms, value) oldest first.
+pub(crate) type Series = Vec<(i64, f64)>;
+
+pub async fn get_metric_data(
+    service: &CloudWatchService,
+    ctx: &RequestContext,
+    request: GetMetricDataRequest,
+) -> Result<GetMetricDataResponse, ApiError> {
+    let queries = &request.metric_data_queries;
+    if queries.is_empty() {
+        return Err(missing("The parameter MetricDataQueries is required."));
+    }
+    if queries.len() > 500 {
+        return Err(invalid_value("The collection MetricDataQueries must not have a size greater than 500."));
+    }
+    let start_ms = (request.start_time * 1000.0).round() as i64;
+    let end_ms = (request.end_time * 1000.0).round() as i64;
+    if start_ms >= end_ms {
+        return Err(invalid_value("The parameter StartTime must be less than the parameter EndTime."));
+    }
+    let descending = match request.scan_by.as_deref() {
+        None | Some("TimestampDescending") => true,
+        Some("TimestampAscending") => false,
+        Some(other) => return Err(invalid_value(format!("The value {other} for parameter ScanBy is invalid."))),
+    };
+    if let Some(timezone) = request.label_options.as_ref().and_then(|options| options.timezone.as_deref()) {
+        check_timezone(timezone)?;
+    }
+    if request.next_token.is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidNextToken, "The service couldn't process the NextToken: this server returns every datapoint in one page."));
+    }
+    let now = service.now_ms();
+    let mut ids = HashSet::new();
+    for (index, query) in queries.iter().enumerate() {
+        let path = format!("MetricDataQueries.member.{}", index + 1);
+        check_id(&query.id, &path)?;
+        if !ids.insert(query.id.as_str()) {
+            return Err(invalid_value(format!("The value {} for parameter {path}.Id is not unique.", query.id)));
+        }
+        match (&query.metric_stat, &query.expression) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(invalid_combination(format!(
+                    "The parameter {path} must contain exactly one of MetricStat or Expression."
+                )));
+            }
+            _ => {}
+        }
+        if query.account_id.as_ref().is_some_and(|account| *account != ctx.account_id) {
+            return Err(invalid_value(format!("The parameter {path}.AccountId names another account; cross-account queries are not supported by this server.")));
+        }
+    }
+    let max_datapoints = request.max_datapoints.unwrap_or(100_800);
+    if max_datapoints < 1 {
+        return Err(invalid_value("The parameter MaxDatapoints must be greater than 0."));
+    }
+
+    let mut results = Vec::new();
+    let mut computed: BTreeMap<String, Series> = BTreeMap::new();
+    for (index, query) in queries.iter().enumerate() {
+        let path = format!("MetricDataQueries.member.{}", index + 1);
+        let Some(stat) = &query.metric_stat else {
+            continue;
+        };
+        let series = metric_stat_series(service, ctx, stat, start_ms, end_ms, now, &path).await?;
+        computed.insert(query.id.clone(), series);
+    }
+    for (index, query) in queries.iter().enumerate() {
+        if let Some(expression) = &query.expression {
+            let path = format!("MetricDataQueries.member.{}.Expression", index + 1);
+            let _ = (expression, &computed);
+            return Err(invalid_value(format!("The parameter {path} is a metric math expression; metric math is not yet supported by this server.")));
+        }
+    }
+    let mut total = 0i64;
+    for query in queries {
+        if query.return_data == Some(false) {
+            continue;
+        }
+        let mut series = computed.remove(&query.id).unwrap_or_default();
+        if descending {
+            series.reverse();
+        }
+        total += series.len() as i64;
+        let label = query.label.clone().unwrap_or_else(|| {
+            query.metric_stat.as_ref().and_then(|stat| stat.metric.metric_name.clone()).unwrap_or_else(|| query.id.clone())
+        });
+        results.push(MetricDataResult {
+            id: query.id.clone(),
+            label,
+            timestamps: series.iter().map(|(ts, _)| *ts as f64 / 1000.0).collect(),
+            values: series.iter().map(|(_, value)| *value).collect(),
+            status_code: "Complete".to_string(),
+            messages: Vec::new(),
+        });
+    }
+    if total > max_datapoints {
+        return Err(invalid_value(format!(
+            "The query returns {total} datapoints, more than MaxDatapoints ({max_datapoints}); raise MaxDatapoints or narrow the time range."
+        )));
+    }
+    Ok(GetMetricDataResponse { metric_data_results: results, messages: Vec::new(), next_token: None })
+}
+
+fn check_id(id: &str, path: &str) -> Result<(), ApiError> {
+    let mut chars = id.chars();
+    let starts_lower = chars.next().is_some_and(|first| first.is_ascii_lowercase());
+    if !starts_lower || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || id.len() > 255 {
+        return Err(invalid_value(format!(
+            "The value {id} for parameter {path}.Id is invalid: it must start with a lowercase letter and contain only letters, numbers and underscores."
+        )));
+    }
+    Ok(())
+}
+
+fn check_timezone(timezone: &str) -> Result<(), ApiError> {
+    let valid = timezone.len() == 5
+        && matches!(timezone.as_bytes().first(), Some(b'+' | b'-'))
+        && timezone.bytes().skip(1).all(|b| b.is_ascii_digit());
+    if !valid {
+        return Err(invalid_value(format!("The value {timezone} for parameter LabelOptions.Timezone is invalid: use the form +HHMM or -HHMM.")));
+    }
+    Ok(())
+}
+
+async fn metric_stat_series(
+    service: &CloudWatchService,
+    ctx: &RequestContext,
+    stat: &MetricStat,
+    start_ms: i64,
+    end_ms: i64,
+    now: i64,
+    path: &str,
+) -> Result<Series, ApiError> {
+    let statistic: Statistic = stat
+        .stat
+        .parse()
+        .map_err(|error| invalid_value(format!("The value {} for parameter {path}.MetricStat.Stat is invalid: {error}", stat.stat)))?;
+    check_period(stat.period, start_ms, now, &format!("{path}.MetricStat.Period"))?;
+    let (Some(namespace), Some(metric_name)) = (&stat.metric.namespace, &stat.metric.metric_name) else {
+        return Err(missing(format!("The parameter {path}.MetricStat.Metric must name a Namespace and a MetricName.")));
+    };
+    let unit = parse_unit(stat.unit.as_deref(), &format!("{path}.MetricStat.Unit"))?;
+    let identity = MetricIdentity::new(
+        namespace.clone(),
+        metric_name.clone(),
+        dimensions(stat.metric.dimensions.clone(), &format!("{path}.MetricStat.Metric.Dimensions"))?,
+    );
+    let start_ms = round_start(start_ms, stat.period, now);
+    let points = service
+        .store
+        .read(&argus_storage::metrics::ReadRequest {
+            scope: scope(ctx),
+            identity,
+            unit,
+            start_ms,
+            end_ms,
+            period_s: u32::try_from(stat.period).unwrap_or(u32::MAX),
+        })
+        .await
+        .map_err(store_error)?;
+    Ok(points.iter().filter_map(|point| value_of(&point.summary, &statistic).map(|value| (point.start_ms, value))).collect())
+}
+
+fn value_of(summary: &Summary, statistic: &Statistic) -> Option<f64> {
+    summary.compute(statistic)
+}
