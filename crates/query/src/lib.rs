@@ -6,3 +6,4 @@
 //! it against values handed in by the caller.
 
 pub mod filter;
+pub mod metric_math;
