@@ -488,15 +488,17 @@ pub async fn get_metric_statistics(
         return Err(invalid_value("The parameter StartTime must be less than the parameter EndTime."));
     }
     let now = service.now_ms();
+    if request.period >= 1 {
+        let period_ms = request.period * 1000;
+        let requested = (end_ms - start_ms + period_ms - 1) / period_ms;
+        if requested > MAX_STATISTICS_DATAPOINTS {
+            return Err(invalid_combination(format!(
+                "You have requested up to {requested} datapoints, which exceeds the limit of {MAX_STATISTICS_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
+            )));
+        }
+    }
     check_period(request.period, start_ms, now, "Period")?;
     let start_ms = round_start(start_ms, request.period, now);
-    let period_ms = request.period * 1000;
-    let requested = (end_ms - start_ms + period_ms - 1) / period_ms;
-    if requested > MAX_STATISTICS_DATAPOINTS {
-        return Err(invalid_combination(format!(
-            "You have requested up to {requested} datapoints, which exceeds the limit of {MAX_STATISTICS_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
-        )));
-    }
     check_namespace_for_read(&request.namespace)?;
     let unit = parse_unit(request.unit.as_deref(), "Unit")?;
     let identity = MetricIdentity::new(request.namespace, request.metric_name.clone(), dimensions(request.dimensions, "Dimensions")?);
