@@ -344,3 +344,50 @@ def test_aws_cli_put_and_read(aws):
     assert stats["Datapoints"][0]["Maximum"] == 4.0
     stderr = aws.error("cloudwatch", "put-metric-data", "--namespace", "AWS/Foo", "--metric-name", "x", "--value", "1")
     assert "InvalidParameterValue" in stderr
+
+
+def test_get_metric_data_metric_math(cw):
+    ns = namespace()
+    start = minute_floor(now() - dt.timedelta(minutes=15))
+    for minute in range(6):
+        stamp = start + dt.timedelta(minutes=minute)
+        cw.put_metric_data(
+            Namespace=ns,
+            MetricData=[
+                {"MetricName": "Errors", "Dimensions": [{"Name": "Host", "Value": "a"}], "Timestamp": stamp, "Value": minute},
+                {"MetricName": "Errors", "Dimensions": [{"Name": "Host", "Value": "b"}], "Timestamp": stamp, "Value": 10},
+                {"MetricName": "Requests", "Dimensions": [{"Name": "Host", "Value": "a"}], "Timestamp": stamp, "Value": 100},
+            ],
+        )
+    stat = lambda host, name: {"Metric": {"Namespace": ns, "MetricName": name, "Dimensions": [{"Name": "Host", "Value": host}]}, "Period": 60, "Stat": "Sum"}
+    got = cw.get_metric_data(
+        MetricDataQueries=[
+            {"Id": "errors", "MetricStat": stat("a", "Errors"), "ReturnData": False},
+            {"Id": "requests", "MetricStat": stat("a", "Requests"), "ReturnData": False},
+            {"Id": "rate", "Expression": "100 * errors / requests", "Label": "error rate"},
+            {"Id": "doubled", "Expression": "rate * 2"},
+            {"Id": "all", "Expression": f"SUM(SEARCH('{{{ns},Host}} MetricName=\"Errors\"', 'Sum', 60))", "Label": "all errors", "Period": 60},
+        ],
+        StartTime=start,
+        EndTime=start + dt.timedelta(minutes=6),
+        ScanBy="TimestampAscending",
+    )
+    results = {r["Id"]: r for r in got["MetricDataResults"]}
+    assert set(results) == {"rate", "doubled", "all"}
+    assert results["rate"]["Label"] == "error rate"
+    assert results["rate"]["Values"] == [float(m) for m in range(6)]
+    assert results["doubled"]["Values"] == [2.0 * m for m in range(6)]
+    assert results["all"]["Values"] == [float(m + 10) for m in range(6)]
+    assert len(results["all"]["Timestamps"]) == 6
+
+    bad = lambda expression: error_of(
+        cw.get_metric_data,
+        MetricDataQueries=[{"Id": "e1", "Expression": expression}],
+        StartTime=start,
+        EndTime=start + dt.timedelta(minutes=6),
+    )
+    error = bad("100 * (")
+    assert error["Code"] in ("InvalidParameterValue", "ValidationError")
+    assert "character" in error["Message"]
+    error = bad("ANOMALY_DETECTION_BAND(m1)")
+    assert "not supported" in error["Message"]

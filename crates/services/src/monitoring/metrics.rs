@@ -9,6 +9,10 @@ use std::collections::{BTreeMap, HashSet};
 use argus_core::{ApiError, ErrorCode, RequestContext};
 use argus_storage::metrics::stats::{Statistic, Summary};
 use argus_storage::metrics::{MetricIdentity, NewDatum, PeriodPoint, SampleValue, Unit};
+use argus_query::metric_math::{
+    Expression, MathContext, MathError, Metric as MathMetric, MetricIdentity as MathIdentity, SearchQuery,
+    Series as MathSeries, Value as MathValue,
+};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -594,7 +598,6 @@ pub struct MetricDataQuery {
     label: Option<String>,
     return_data: Option<bool>,
     /// The period of an expression's SEARCH results (metric math).
-    #[allow(dead_code)]
     period: Option<i64>,
     account_id: Option<String>,
 }
@@ -700,44 +703,102 @@ pub async fn get_metric_data(
         return Err(invalid_value("The parameter MaxDatapoints must be greater than 0."));
     }
 
+    // Expressions are parsed before any data is read.
+    let mut expressions = BTreeMap::new();
+    for (index, query) in queries.iter().enumerate() {
+        if let Some(text) = &query.expression {
+            let expression = Expression::parse(text).map_err(|error| {
+                invalid_value(format!("The parameter MetricDataQueries.member.{}.Expression is invalid: {error}", index + 1))
+            })?;
+            expressions.insert(query.id.clone(), expression);
+        }
+    }
     let mut results = Vec::new();
-    let mut computed: BTreeMap<String, Series> = BTreeMap::new();
+    let mut computed: BTreeMap<String, Vec<(Series, String)>> = BTreeMap::new();
+    let mut metric_series = Vec::new();
     for (index, query) in queries.iter().enumerate() {
         let path = format!("MetricDataQueries.member.{}", index + 1);
         let Some(stat) = &query.metric_stat else {
             continue;
         };
-        let series = metric_stat_series(service, ctx, stat, start_ms, end_ms, now, &path).await?;
-        computed.insert(query.id.clone(), series);
+        let points = metric_stat_series(service, ctx, stat, start_ms, end_ms, now, &path).await?;
+        let label = query.label.clone().unwrap_or_else(|| stat.metric.metric_name.clone().unwrap_or_else(|| query.id.clone()));
+        metric_series.push(MathSeries::from_points(
+            query.id.clone(),
+            label.clone(),
+            stat.period,
+            points.iter().map(|(ts, value)| (ts.div_euclid(1000), *value)),
+        ));
+        computed.insert(query.id.clone(), vec![(points, label)]);
     }
-    for (index, query) in queries.iter().enumerate() {
-        if let Some(expression) = &query.expression {
-            let path = format!("MetricDataQueries.member.{}.Expression", index + 1);
-            let _ = (expression, &computed);
-            return Err(invalid_value(format!("The parameter {path} is a metric math expression; metric math is not yet supported by this server.")));
+    // Expressions in dependency order: each pass evaluates those whose
+    // references are all known; a pass with no progress is a cycle or an
+    // unknown id.
+    let mut evaluated: BTreeMap<String, MathValue> = BTreeMap::new();
+    for series in &metric_series {
+        evaluated.insert(series.id.clone(), MathValue::Series(series.clone()));
+    }
+    let mut pending: Vec<&MetricDataQuery> = queries.iter().filter(|query| query.expression.is_some()).collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for query in pending {
+            let Some(expression) = expressions.get(&query.id) else { continue };
+            let ready = expression.referenced_ids().iter().all(|id| evaluated.contains_key(id) || !ids.contains(id.as_str()));
+            if !ready {
+                waiting.push(query);
+                continue;
+            }
+            let context = Context {
+                service,
+                scope: scope(ctx),
+                values: &evaluated,
+                metrics: &metric_series,
+                period: query.period.unwrap_or(60),
+                range: (start_ms.div_euclid(1000), end_ms.div_euclid(1000)),
+            };
+            let value = tokio::task::block_in_place(|| expression.evaluate(&context)).map_err(ApiError::from)?;
+            let series = value.clone().into_results(query.label.as_deref(), &query.id).map_err(ApiError::from)?;
+            computed.insert(
+                query.id.clone(),
+                series
+                    .into_iter()
+                    .map(|series| {
+                        let points: Vec<(i64, f64)> = series.points().map(|(ts, value)| (ts * 1000, value)).collect();
+                        (points, series.label)
+                    })
+                    .collect(),
+            );
+            evaluated.insert(query.id.clone(), value);
         }
+        if waiting.len() == before {
+            let ids: Vec<&str> = waiting.iter().map(|query| query.id.as_str()).collect();
+            return Err(ApiError::new(
+                ErrorCode::ValidationError,
+                format!("Circular dependency between the expressions of {}.", ids.join(", ")),
+            ));
+        }
+        pending = waiting;
     }
     let mut total = 0i64;
     for query in queries {
         if query.return_data == Some(false) {
             continue;
         }
-        let mut series = computed.remove(&query.id).unwrap_or_default();
-        if descending {
-            series.reverse();
+        for (mut series, label) in computed.remove(&query.id).unwrap_or_default() {
+            if descending {
+                series.reverse();
+            }
+            total += series.len() as i64;
+            results.push(MetricDataResult {
+                id: query.id.clone(),
+                label,
+                timestamps: series.iter().map(|(ts, _)| *ts as f64 / 1000.0).collect(),
+                values: series.iter().map(|(_, value)| *value).collect(),
+                status_code: "Complete".to_string(),
+                messages: Vec::new(),
+            });
         }
-        total += series.len() as i64;
-        let label = query.label.clone().unwrap_or_else(|| {
-            query.metric_stat.as_ref().and_then(|stat| stat.metric.metric_name.clone()).unwrap_or_else(|| query.id.clone())
-        });
-        results.push(MetricDataResult {
-            id: query.id.clone(),
-            label,
-            timestamps: series.iter().map(|(ts, _)| *ts as f64 / 1000.0).collect(),
-            values: series.iter().map(|(_, value)| *value).collect(),
-            status_code: "Complete".to_string(),
-            messages: Vec::new(),
-        });
     }
     if total > max_datapoints {
         return Err(invalid_value(format!(
@@ -809,4 +870,84 @@ async fn metric_stat_series(
 
 fn value_of(summary: &Summary, statistic: &Statistic) -> Option<f64> {
     summary.compute(statistic)
+}
+
+/// What metric math sees of a GetMetricData request.
+struct Context<'a> {
+    service: &'a CloudWatchService,
+    scope: argus_storage::metrics::MetricScope,
+    values: &'a BTreeMap<String, MathValue>,
+    metrics: &'a [MathSeries],
+    period: i64,
+    range: (i64, i64),
+}
+
+/// SEARCH reads at most this many metrics.
+const MAX_SEARCH_METRICS: usize = 500;
+
+impl MathContext for Context<'_> {
+    fn lookup(&self, id: &str) -> Option<MathValue> {
+        self.values.get(id).cloned()
+    }
+
+    fn metrics(&self) -> Vec<MathSeries> {
+        self.metrics.to_vec()
+    }
+
+    fn search(&self, query: &SearchQuery, statistic: &str, period: i64) -> Result<Vec<MathSeries>, MathError> {
+        let parsed: Statistic =
+            statistic.parse().map_err(|error| MathError::context(format!("SEARCH statistic {statistic} is invalid: {error}")))?;
+        let period_s = u32::try_from(period).map_err(|_| MathError::context("SEARCH period is out of range"))?;
+        let mut found: Vec<_> = self
+            .service
+            .store
+            .list(&self.scope)
+            .into_iter()
+            .filter(|listed| {
+                let identity = &listed.identity;
+                query.matches(&MathIdentity {
+                    namespace: &identity.namespace,
+                    metric_name: &identity.metric_name,
+                    dimensions: &identity.dimensions,
+                })
+            })
+            .collect();
+        if found.len() > MAX_SEARCH_METRICS {
+            return Err(MathError::context(format!(
+                "SEARCH matched {} metrics, more than the {MAX_SEARCH_METRICS} this server reads; narrow the search",
+                found.len()
+            )));
+        }
+        found.sort_by(|a, b| a.identity.cmp(&b.identity));
+        let (start, end) = self.range;
+        let mut series = Vec::with_capacity(found.len());
+        for listed in found {
+            let read = self.service.store.read_series(listed.series_id, None, start * 1000, end * 1000, period_s);
+            let points = tokio::runtime::Handle::current()
+                .block_on(read)
+                .map_err(|error| MathError::context(format!("reading a metric for SEARCH failed: {error}")))?;
+            let identity = &listed.identity;
+            let mut one = MathSeries::from_points(
+                String::new(),
+                String::new(),
+                period,
+                points.iter().filter_map(|point| value_of(&point.summary, &parsed).map(|value| (point.start_ms / 1000, value))),
+            );
+            one.metric = Some(MathMetric {
+                namespace: identity.namespace.clone(),
+                metric_name: identity.metric_name.clone(),
+                dimensions: identity.dimensions.clone(),
+            });
+            series.push(one);
+        }
+        Ok(series)
+    }
+
+    fn period(&self) -> i64 {
+        self.period
+    }
+
+    fn time_range(&self) -> (i64, i64) {
+        self.range
+    }
 }
