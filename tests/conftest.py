@@ -11,6 +11,7 @@ import pytest
 from botocore.config import Config
 
 from harness import ACCESS_KEY, REGION, SECRET_KEY, ArgusServer
+from cloudwatch_clients import PROTOCOLS, cloudwatch_client
 from support import RawClient
 
 
@@ -123,3 +124,14 @@ def aws(server):
 def name():
     """A unique resource name for one test."""
     return f"/argus-test/{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="module", params=PROTOCOLS)
+def cw(request, server, tmp_path_factory):
+    """A boto3 CloudWatch client, once per protocol."""
+    return cloudwatch_client(server, request.param, tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="module", params=PROTOCOLS)
+def cw_unchecked(request, server, tmp_path_factory):
+    return cloudwatch_client(server, request.param, tmp_path_factory.mktemp("models"), parameter_validation=False)
