@@ -171,21 +171,18 @@ pub async fn delete(service: &CloudWatchService, ctx: &RequestContext, request: 
     let scope = scope(ctx);
     let names = request.dashboard_names;
     // CloudWatch deletes nothing when any name does not exist.
-    let checking = names.clone();
-    let lookup_scope = scope.clone();
     let missing = catalog_call(service, move |catalog| {
-        let mut missing = Vec::new();
-        for name in &checking {
-            if catalog.get_dashboard(&lookup_scope.account, &lookup_scope.region, name)?.is_none() {
-                missing.push(name.clone());
+        for name in &names {
+            if catalog.get_dashboard(&scope.account, &scope.region, name)?.is_none() {
+                return Ok(Some(name.clone()));
             }
         }
-        Ok(missing)
+        catalog.delete_dashboards(&scope.account, &scope.region, &names)?;
+        Ok(None)
     })
     .await?;
-    if let Some(name) = missing.first() {
-        return Err(not_found(name));
+    if let Some(name) = missing {
+        return Err(not_found(&name));
     }
-    catalog_call(service, move |catalog| catalog.delete_dashboards(&scope.account, &scope.region, &names)).await?;
     Ok(Empty {})
 }

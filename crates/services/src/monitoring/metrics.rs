@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
-use argus_storage::metrics::stats::{Statistic, Summary};
+use argus_storage::metrics::stats::Statistic;
 use argus_storage::metrics::{MetricIdentity, NewDatum, PeriodPoint, SampleValue, Unit};
 use argus_query::metric_math::{
     Expression, MathContext, MathError, Metric as MathMetric, MetricIdentity as MathIdentity, SearchQuery,
@@ -418,16 +418,7 @@ pub(crate) fn check_period(period: i64, start_ms: i64, now_ms: i64, path: &str) 
             "The parameter {path} must be 1, 5, 10, 30 or a multiple of 60."
         )));
     }
-    let age = now_ms - start_ms;
-    let required = if age > SIXTY_THREE_DAYS_MS {
-        3600
-    } else if age > FIFTEEN_DAYS_MS {
-        300
-    } else if age > THREE_HOURS_MS {
-        60
-    } else {
-        1
-    };
+    let required = finest_period_s(now_ms - start_ms);
     if period % required != 0 {
         return Err(invalid_value(format!(
             "The parameter {path} must be a multiple of {required} for data that starts more than {} ago.",
@@ -441,16 +432,27 @@ pub(crate) fn check_period(period: i64, start_ms: i64, now_ms: i64, path: &str) 
     Ok(())
 }
 
-/// CloudWatch rounds a start time down: to the period (at most a minute)
-/// for recent data, to 5 minutes past 15 days, to the hour past 63 days.
-pub(crate) fn round_start(start_ms: i64, period_s: i64, now_ms: i64) -> i64 {
-    let age = now_ms - start_ms;
-    let step_s = if age > SIXTY_THREE_DAYS_MS {
+/// The finest period CloudWatch keeps for data this old: 1 s for 3 hours,
+/// 1 minute for 15 days, 5 minutes for 63 days, then an hour.
+fn finest_period_s(age_ms: i64) -> i64 {
+    if age_ms > SIXTY_THREE_DAYS_MS {
         3600
-    } else if age > FIFTEEN_DAYS_MS {
+    } else if age_ms > FIFTEEN_DAYS_MS {
         300
+    } else if age_ms > THREE_HOURS_MS {
+        60
     } else {
-        period_s.clamp(1, 60)
+        1
+    }
+}
+
+/// CloudWatch rounds a start time down: to the period (at most a minute)
+/// for data of the last 15 days, to 5 minutes past 15 days, to the hour
+/// past 63 days.
+pub(crate) fn round_start(start_ms: i64, period_s: i64, now_ms: i64) -> i64 {
+    let step_s = match finest_period_s(now_ms - start_ms) {
+        finest @ (300 | 3600) => finest,
+        _ => period_s.clamp(1, 60),
     };
     start_ms - start_ms.rem_euclid(step_s * 1000)
 }
@@ -472,6 +474,13 @@ pub async fn get_metric_statistics(
     }
     if extended.len() > 10 {
         return Err(invalid_value("The collection ExtendedStatistics must not have a size greater than 10."));
+    }
+    let mut basic_parsed = Vec::with_capacity(basic.len());
+    for (index, name) in basic.iter().enumerate() {
+        let statistic: Statistic = name.parse().ok().filter(Statistic::is_basic).ok_or_else(|| {
+            invalid_value(format!("The value {name} for parameter Statistics.member.{} is invalid.", index + 1))
+        })?;
+        basic_parsed.push(statistic);
     }
     let mut extended_parsed = Vec::with_capacity(extended.len());
     for (index, text) in extended.iter().enumerate() {
@@ -518,10 +527,7 @@ pub async fn get_metric_statistics(
         })
         .await
         .map_err(store_error)?;
-    let mut datapoints = Vec::with_capacity(points.len());
-    for point in points {
-        datapoints.push(datapoint(&point, &basic, &extended_parsed)?);
-    }
+    let datapoints = points.iter().map(|point| datapoint(point, &basic_parsed, &extended_parsed)).collect();
     Ok(GetMetricStatisticsResponse { label: request.metric_name, datapoints })
 }
 
@@ -532,7 +538,7 @@ fn check_namespace_for_read(namespace: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn datapoint(point: &PeriodPoint, basic: &[String], extended: &[(String, Statistic)]) -> Result<Datapoint, ApiError> {
+fn datapoint(point: &PeriodPoint, basic: &[Statistic], extended: &[(String, Statistic)]) -> Datapoint {
     let summary = &point.summary;
     let mut datapoint = Datapoint {
         timestamp: point.start_ms as f64 / 1000.0,
@@ -544,17 +550,14 @@ fn datapoint(point: &PeriodPoint, basic: &[String], extended: &[(String, Statist
         unit: point.unit.name().to_string(),
         extended_statistics: None,
     };
-    for name in basic {
-        let statistic: Statistic = name
-            .parse()
-            .map_err(|_| invalid_value(format!("The value {name} for parameter Statistics is invalid.")))?;
-        let value = summary.compute(&statistic);
-        match name.as_str() {
-            "SampleCount" => datapoint.sample_count = value,
-            "Average" => datapoint.average = value,
-            "Sum" => datapoint.sum = value,
-            "Minimum" => datapoint.minimum = value,
-            "Maximum" => datapoint.maximum = value,
+    for statistic in basic {
+        let value = summary.compute(statistic);
+        match statistic {
+            Statistic::SampleCount => datapoint.sample_count = value,
+            Statistic::Average => datapoint.average = value,
+            Statistic::Sum => datapoint.sum = value,
+            Statistic::Minimum => datapoint.minimum = value,
+            Statistic::Maximum => datapoint.maximum = value,
             _ => {}
         }
     }
@@ -567,7 +570,7 @@ fn datapoint(point: &PeriodPoint, basic: &[String], extended: &[(String, Statist
         }
         datapoint.extended_statistics = Some(values);
     }
-    Ok(datapoint)
+    datapoint
 }
 
 // ------------------------------------------------------------ GetMetricData
@@ -865,11 +868,7 @@ async fn metric_stat_series(
         })
         .await
         .map_err(store_error)?;
-    Ok(points.iter().filter_map(|point| value_of(&point.summary, &statistic).map(|value| (point.start_ms, value))).collect())
-}
-
-fn value_of(summary: &Summary, statistic: &Statistic) -> Option<f64> {
-    summary.compute(statistic)
+    Ok(points.iter().filter_map(|point| point.summary.compute(&statistic).map(|value| (point.start_ms, value))).collect())
 }
 
 /// What metric math sees of a GetMetricData request.
@@ -931,7 +930,7 @@ impl MathContext for Context<'_> {
                 String::new(),
                 String::new(),
                 period,
-                points.iter().filter_map(|point| value_of(&point.summary, &parsed).map(|value| (point.start_ms / 1000, value))),
+                points.iter().filter_map(|point| point.summary.compute(&parsed).map(|value| (point.start_ms / 1000, value))),
             );
             one.metric = Some(MathMetric {
                 namespace: identity.namespace.clone(),

@@ -148,6 +148,21 @@ impl SqliteCatalog {
     }
 }
 
+impl SqliteCatalog {
+    /// The next value of a named, never reused sequence (starting at 1).
+    fn next_in_sequence(&self, name: &str) -> Result<u64, CatalogError> {
+        let conn = self.conn.lock();
+        let value: i64 = conn.query_row(
+            "INSERT INTO sequences (name, value) VALUES (?1, 1)
+             ON CONFLICT (name) DO UPDATE SET value = value + 1
+             RETURNING value",
+            params![name],
+            |row| row.get(0),
+        )?;
+        Ok(to_u64(value))
+    }
+}
+
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
@@ -402,15 +417,7 @@ impl Catalog for SqliteCatalog {
     }
 
     fn next_segment_id(&self) -> Result<u64, CatalogError> {
-        let conn = self.conn.lock();
-        let value: i64 = conn.query_row(
-            "INSERT INTO sequences (name, value) VALUES ('segment', 1)
-             ON CONFLICT (name) DO UPDATE SET value = value + 1
-             RETURNING value",
-            [],
-            |row| row.get(0),
-        )?;
-        Ok(to_u64(value))
+        self.next_in_sequence("segment")
     }
 }
 

@@ -59,12 +59,12 @@ pub struct SeriesEntry {
     pub identity: Arc<MetricIdentity>,
 }
 
-/// identity → id and back, for every series ever written.
+/// identity → id and back, for every series ever written. Lookups borrow
+/// the scope and identity (no allocation per datum).
 #[derive(Debug, Default)]
 pub struct SeriesIndex {
-    by_identity: HashMap<(Arc<MetricScope>, Arc<MetricIdentity>), u64>,
+    by_scope: HashMap<Arc<MetricScope>, HashMap<Arc<MetricIdentity>, u64>>,
     by_id: HashMap<u64, SeriesEntry>,
-    scopes: HashMap<MetricScope, Arc<MetricScope>>,
 }
 
 impl SeriesIndex {
@@ -78,17 +78,16 @@ impl SeriesIndex {
     }
 
     pub fn get(&self, scope: &MetricScope, identity: &MetricIdentity) -> Option<u64> {
-        // Lookups by reference would need a borrowed key type; series are
-        // few compared with datapoints, and this path is not per datapoint
-        // once a batch's series are resolved.
-        let scope = self.scopes.get(scope)?;
-        self.by_identity.get(&(Arc::clone(scope), Arc::new(identity.clone()))).copied()
+        self.by_scope.get(scope)?.get(identity).copied()
     }
 
     pub fn insert(&mut self, id: u64, scope: &MetricScope, identity: MetricIdentity) {
-        let scope = Arc::clone(self.scopes.entry(scope.clone()).or_insert_with(|| Arc::new(scope.clone())));
+        let scope = match self.by_scope.get_key_value(scope) {
+            Some((shared, _)) => Arc::clone(shared),
+            None => Arc::new(scope.clone()),
+        };
         let identity = Arc::new(identity);
-        self.by_identity.insert((Arc::clone(&scope), Arc::clone(&identity)), id);
+        self.by_scope.entry(Arc::clone(&scope)).or_default().insert(Arc::clone(&identity), id);
         self.by_id.insert(id, SeriesEntry { id, scope, identity });
     }
 
@@ -97,8 +96,12 @@ impl SeriesIndex {
     }
 
     /// Every series of one scope.
-    pub fn in_scope<'a>(&'a self, scope: &'a MetricScope) -> impl Iterator<Item = &'a SeriesEntry> + 'a {
-        self.by_id.values().filter(move |entry| *entry.scope == *scope)
+    pub fn in_scope<'a>(&'a self, scope: &MetricScope) -> impl Iterator<Item = &'a SeriesEntry> + 'a {
+        self.by_scope
+            .get(scope)
+            .into_iter()
+            .flat_map(|series| series.values())
+            .filter_map(|id| self.by_id.get(id))
     }
 
     pub fn len(&self) -> usize {

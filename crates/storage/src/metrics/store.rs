@@ -13,11 +13,12 @@ use parking_lot::{Mutex, RwLock};
 use tracing::{info, warn};
 
 use super::block::{self, LoadedBlock};
-use super::head::{Head, MILLIS_PER_DAY, SeriesPoints};
+use super::head::{Head, SeriesPoints};
 use super::record::{self, Sample, SampleValue};
 use super::series::{MetricIdentity, MetricScope, SeriesIndex};
 use super::stats::Summary;
 use super::unit::Unit;
+use crate::logs::day_label;
 use crate::catalog::{BlockRecord, CatalogError, MetricCatalog, SeriesRecord};
 use crate::objects::{ObjectError, ObjectStorage};
 use crate::wal::{Wal, WalError, WalOptions};
@@ -213,39 +214,28 @@ impl MetricStore {
     /// the WAL; returns once the WAL record is durable and in the head.
     pub async fn put(&self, scope: &MetricScope, data: Vec<NewDatum>) -> Result<(), MetricStoreError> {
         let now = self.options.clock.now_millis();
-        let mut samples = Vec::with_capacity(data.len());
-        let mut missing = Vec::new();
-        {
+        let missing: Vec<MetricIdentity> = {
             let index = self.series.read();
-            for datum in &data {
-                match index.get(scope, &datum.identity) {
-                    Some(id) => samples.push(Some(id)),
-                    None => {
-                        samples.push(None);
-                        missing.push(datum.identity.clone());
-                    }
-                }
-            }
-        }
+            data.iter().filter(|datum| index.get(scope, &datum.identity).is_none()).map(|datum| datum.identity.clone()).collect()
+        };
         if !missing.is_empty() {
             self.create_series(scope, missing, now).await?;
         }
-        let resolved = {
-        let index = self.series.read();
-        let mut resolved = Vec::with_capacity(data.len());
-        for (datum, id) in data.into_iter().zip(samples) {
-            let Some(series_id) = id.or_else(|| index.get(scope, &datum.identity)) else {
-                continue;
-            };
-            resolved.push(Sample {
-                series_id,
-                unit: datum.unit,
-                resolution_s: datum.resolution_s,
-                timestamp_ms: datum.timestamp_ms,
-                value: datum.value,
-            });
-        }
-        resolved
+        let resolved: Vec<Sample> = {
+            let index = self.series.read();
+            data.into_iter()
+                .filter_map(|datum| {
+                    // Every identity has an id once create_series returned.
+                    let series_id = index.get(scope, &datum.identity)?;
+                    Some(Sample {
+                        series_id,
+                        unit: datum.unit,
+                        resolution_s: datum.resolution_s,
+                        timestamp_ms: datum.timestamp_ms,
+                        value: datum.value,
+                    })
+                })
+                .collect()
         };
         if resolved.is_empty() {
             return Ok(());
@@ -417,7 +407,7 @@ impl MetricStore {
         for (day_start, built) in built {
             let catalog = Arc::clone(&self.catalog);
             let id = blocking(move || catalog.next_block_id().map_err(MetricStoreError::from)).await?;
-            let day = day_name(day_start);
+            let day = day_label(day_start);
             let path = format!("metrics/dt={day}/{id:016}.block");
             let file_bytes = self.objects.put_durable(&path, built.bytes.clone()).await?;
             let record = BlockRecord {
@@ -469,7 +459,8 @@ struct Periods {
     start_ms: i64,
     end_ms: i64,
     period_ms: i64,
-    merged: BTreeMap<i64, (Summary, Option<Unit>, bool)>,
+    /// period start → (merged summary, unit of its first bucket, units differ)
+    merged: BTreeMap<i64, (Summary, Unit, bool)>,
 }
 
 impl Periods {
@@ -493,9 +484,9 @@ impl Periods {
             return;
         }
         let period = self.start_ms + (bucket_start - self.start_ms) / self.period_ms * self.period_ms;
-        let entry = self.merged.entry(period).or_insert_with(|| (Summary::new(), Some(unit), false));
+        let entry = self.merged.entry(period).or_insert_with(|| (Summary::new(), unit, false));
         entry.0.merge(summary);
-        if entry.1 != Some(unit) {
+        if entry.1 != unit {
             entry.2 = true;
         }
     }
@@ -507,25 +498,10 @@ impl Periods {
             .map(|(start_ms, (summary, unit, mixed))| PeriodPoint {
                 start_ms,
                 summary,
-                unit: if mixed { Unit::NONE } else { unit.unwrap_or(Unit::NONE) },
+                unit: if mixed { Unit::NONE } else { unit },
             })
             .collect()
     }
-}
-
-fn day_name(day_start_ms: i64) -> String {
-    let days = day_start_ms.div_euclid(MILLIS_PER_DAY);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 async fn blocking<T: Send + 'static>(
@@ -534,14 +510,3 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(|error| MetricStoreError::Task(error.to_string()))?
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_names_are_utc_dates() {
-        assert_eq!(day_name(0), "1970-01-01");
-        assert_eq!(day_name(1_700_000_000_000 - 1_700_000_000_000 % MILLIS_PER_DAY), "2023-11-14");
-        assert_eq!(day_name(-MILLIS_PER_DAY), "1969-12-31");
-    }
-}

@@ -112,15 +112,7 @@ impl MetricCatalog for SqliteCatalog {
     }
 
     fn next_block_id(&self) -> Result<u64, CatalogError> {
-        let conn = self.conn.lock();
-        let value: i64 = conn.query_row(
-            "INSERT INTO sequences (name, value) VALUES ('metric_block', 1)
-             ON CONFLICT (name) DO UPDATE SET value = value + 1
-             RETURNING value",
-            [],
-            |row| row.get(0),
-        )?;
-        Ok(to_u64(value))
+        self.next_in_sequence("metric_block")
     }
 
     fn put_dashboard(&self, account: &str, region: &str, dashboard: &DashboardRecord) -> Result<(), CatalogError> {
