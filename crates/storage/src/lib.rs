@@ -14,4 +14,4 @@ pub mod metrics;
 pub mod objects;
 pub mod wal;
 
-pub use catalog::{Catalog, MetricCatalog, SqliteCatalog};
+pub use catalog::{Catalog, MetricCatalog, MetricFilterCatalog, MetricFilterRecord, SqliteCatalog};

@@ -161,6 +161,28 @@ pub trait Catalog: Send + Sync {
     fn next_segment_id(&self) -> Result<u64, CatalogError>;
 }
 
+/// A metric filter of a log group as stored. The transformations are kept
+/// as the JSON the client sent (after validation), so they describe back
+/// exactly as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricFilterRecord {
+    pub group_id: u64,
+    pub name: String,
+    pub pattern: String,
+    pub transformations: String,
+    pub created_ms: i64,
+    pub apply_on_transformed_logs: bool,
+}
+
+/// Durable metric filters; deleting a log group deletes its filters.
+pub trait MetricFilterCatalog: Send + Sync {
+    fn load_metric_filters(&self) -> Result<Vec<MetricFilterRecord>, CatalogError>;
+    /// Creates the filter, or replaces the group's filter of that name.
+    fn put_metric_filter(&self, filter: &MetricFilterRecord) -> Result<(), CatalogError>;
+    /// False when the group has no filter of that name.
+    fn delete_metric_filter(&self, group_id: u64, name: &str) -> Result<bool, CatalogError>;
+}
+
 /// A metric series as stored: its identity, scoped by account and region.
 /// `dimensions` is the canonical JSON of the sorted `[name, value]` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]

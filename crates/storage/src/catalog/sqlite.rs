@@ -13,6 +13,7 @@ use super::{
     StreamStats, Tags,
 };
 
+mod metric_filters;
 mod metrics;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -65,6 +66,15 @@ CREATE TABLE IF NOT EXISTS log_segment_streams (
     rows INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
     PRIMARY KEY (segment_id, stream_id)
+);
+CREATE TABLE IF NOT EXISTS metric_filters (
+    group_id INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    transformations TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    apply_on_transformed_logs INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (group_id, name)
 );
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS metric_series (
@@ -329,6 +339,7 @@ impl Catalog for SqliteCatalog {
         tx.execute("DELETE FROM log_segments WHERE group_id = ?1", params![to_i64(group_id)])?;
         tx.execute("DELETE FROM log_streams WHERE group_id = ?1", params![to_i64(group_id)])?;
         tx.execute("DELETE FROM log_group_tags WHERE group_id = ?1", params![to_i64(group_id)])?;
+        tx.execute("DELETE FROM metric_filters WHERE group_id = ?1", params![to_i64(group_id)])?;
         tx.execute("DELETE FROM log_groups WHERE id = ?1", params![to_i64(group_id)])?;
         tx.commit()?;
         Ok(paths)
