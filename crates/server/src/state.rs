@@ -84,7 +84,9 @@ impl AppState {
         metric_store.spawn_background();
 
         let mut by_service: HashMap<Service, Arc<dyn AwsService>> = HashMap::new();
-        by_service.insert(Service::Logs, Arc::new(LogsService::new(Arc::clone(&logs_store), self.clock.clone())));
+        let logs = LogsService::new(Arc::clone(&logs_store), Arc::clone(&metric_store), catalog.clone(), self.clock.clone())
+            .map_err(|error| format!("metric filters: {error}"))?;
+        by_service.insert(Service::Logs, Arc::new(logs));
         by_service.insert(
             Service::CloudWatch,
             Arc::new(CloudWatchService::new(Arc::clone(&metric_store), catalog, self.clock.clone())),

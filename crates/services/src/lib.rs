@@ -20,6 +20,10 @@ pub trait AwsService: Send + Sync {
     async fn call(&self, ctx: &RequestContext, operation: &str, input: Value) -> Result<Value, ApiError>;
 }
 
+/// The output of an operation that returns nothing.
+#[derive(Debug, Serialize)]
+pub(crate) struct Empty {}
+
 /// Reads a canonical input value into a handler's request type.
 pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|error| {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::streams::sequence_token;
 use super::tokens::{self, StreamPosition};
 use super::{LogsService, messages, resolve_group, scope, store_error};
+use crate::monitoring::scope as metric_scope;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -139,7 +140,20 @@ pub async fn put(service: &LogsService, ctx: &RequestContext, request: PutLogEve
         .map(|event| NewEvent { timestamp: event.timestamp, message: event.message })
         .collect();
     if !accepted.is_empty() {
-        service.store.append(group.id, stream.id, accepted, now).await.map_err(store_error)?;
+        // Metric filters see exactly the accepted events. Their datapoints
+        // go to the metrics WAL while the events go to the logs WAL, both
+        // durable before the batch is acknowledged.
+        let datapoints = service.metric_filters.datapoints(group.id, &accepted);
+        let events = service.store.append(group.id, stream.id, accepted, now);
+        if datapoints.is_empty() {
+            events.await.map_err(store_error)?;
+        } else {
+            let metric_scope = metric_scope(ctx);
+            let metrics = service.metric_store.put(&metric_scope, datapoints);
+            let (events, metrics) = tokio::join!(events, metrics);
+            events.map_err(store_error)?;
+            metrics.map_err(crate::monitoring::store_error)?;
+        }
     }
     let rejected = (admission.rejected != RejectedLogEventsInfo::default()).then_some(admission.rejected);
     if let Some(rejected) = &rejected {

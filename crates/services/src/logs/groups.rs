@@ -1,6 +1,7 @@
 //! CreateLogGroup, DeleteLogGroup, DescribeLogGroups, PutRetentionPolicy,
 //! DeleteRetentionPolicy.
 
+use crate::Empty;
 use argus_core::{ApiError, RequestContext, arn};
 use argus_storage::catalog::Tags;
 use argus_storage::logs::{GroupInfo, GroupSpec};
@@ -23,9 +24,6 @@ pub struct CreateLogGroupRequest {
     log_group_class: Option<String>,
     deletion_protection_enabled: Option<bool>,
 }
-
-#[derive(Debug, Default, Serialize)]
-pub struct Empty {}
 
 pub async fn create(service: &LogsService, ctx: &RequestContext, request: CreateLogGroupRequest) -> Result<Empty, ApiError> {
     if request.log_group_name.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws/")) {
@@ -61,6 +59,7 @@ pub async fn delete(service: &LogsService, ctx: &RequestContext, request: Delete
         ));
     }
     service.store.delete_group(&scope, &request.log_group_name).await.map_err(store_error)?;
+    service.metric_filters.remove_group(group.id);
     Ok(Empty {})
 }
 
@@ -95,14 +94,14 @@ pub struct LogGroupView {
 }
 
 impl LogGroupView {
-    fn new(ctx: &RequestContext, group: GroupInfo) -> LogGroupView {
+    fn new(ctx: &RequestContext, group: GroupInfo, metric_filter_count: u32) -> LogGroupView {
         LogGroupView {
             arn: arn::log_group_wildcard(&ctx.region, &ctx.account_id, &group.name),
             log_group_arn: arn::log_group(&ctx.region, &ctx.account_id, &group.name),
             log_group_name: group.name,
             creation_time: group.created_ms,
             retention_in_days: group.retention_days,
-            metric_filter_count: 0,
+            metric_filter_count,
             stored_bytes: Some(group.stored_bytes),
             kms_key_id: group.kms_key_id,
             log_group_class: group.class,
@@ -112,13 +111,13 @@ impl LogGroupView {
 
     /// What a `logGroupNamePattern` search returns per group (recorded from
     /// AWS): no retention, stored bytes, key or deletion protection.
-    fn pattern_result(ctx: &RequestContext, group: GroupInfo) -> LogGroupView {
+    fn pattern_result(ctx: &RequestContext, group: GroupInfo, metric_filter_count: u32) -> LogGroupView {
         LogGroupView {
             retention_in_days: None,
             stored_bytes: None,
             kms_key_id: None,
             deletion_protection_enabled: None,
-            ..LogGroupView::new(ctx, group)
+            ..LogGroupView::new(ctx, group, metric_filter_count)
         }
     }
 }
@@ -182,7 +181,14 @@ pub fn describe(service: &LogsService, ctx: &RequestContext, request: DescribeLo
         _ => None,
     };
     let view = if request.log_group_name_pattern.is_some() { LogGroupView::pattern_result } else { LogGroupView::new };
-    Ok(DescribeLogGroupsResponse { log_groups: page.into_iter().map(|group| view(ctx, group)).collect(), next_token })
+    let log_groups = page
+        .into_iter()
+        .map(|group| {
+            let count = u32::try_from(service.metric_filters.count(group.id)).unwrap_or(u32::MAX);
+            view(ctx, group, count)
+        })
+        .collect();
+    Ok(DescribeLogGroupsResponse { log_groups, next_token })
 }
 
 #[derive(Debug, Deserialize)]

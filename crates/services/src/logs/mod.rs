@@ -4,10 +4,12 @@
 //! <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/>).
 //!
 //! One file per resource: `groups.rs`, `streams.rs`, `events.rs`,
-//! `tags.rs`; paging tokens in `tokens.rs`.
+//! `tags.rs`, `metric_filters.rs` (which also turns accepted events into
+//! CloudWatch datapoints); paging tokens in `tokens.rs`.
 
 mod events;
 mod groups;
+mod metric_filters;
 mod streams;
 mod tags;
 mod tokens;
@@ -15,7 +17,10 @@ mod tokens;
 use std::sync::Arc;
 
 use argus_core::{ApiError, RequestContext, SharedClock};
+use argus_storage::catalog::CatalogError;
 use argus_storage::logs::{GroupInfo, LogStore, Scope, StoreError};
+use argus_storage::metrics::MetricStore;
+use argus_storage::MetricFilterCatalog;
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -33,12 +38,23 @@ pub(crate) mod messages {
 
 pub struct LogsService {
     store: Arc<LogStore>,
+    /// Where metric filters publish.
+    metric_store: Arc<MetricStore>,
+    filter_catalog: Arc<dyn MetricFilterCatalog>,
+    metric_filters: metric_filters::MetricFilters,
     clock: SharedClock,
 }
 
 impl LogsService {
-    pub fn new(store: Arc<LogStore>, clock: SharedClock) -> LogsService {
-        LogsService { store, clock }
+    /// Loads the metric filters from the catalog.
+    pub fn new(
+        store: Arc<LogStore>,
+        metric_store: Arc<MetricStore>,
+        filter_catalog: Arc<dyn MetricFilterCatalog>,
+        clock: SharedClock,
+    ) -> Result<LogsService, CatalogError> {
+        let metric_filters = metric_filters::MetricFilters::load(filter_catalog.as_ref())?;
+        Ok(LogsService { store, metric_store, filter_catalog, metric_filters, clock })
     }
 
     fn now(&self) -> i64 {
@@ -127,6 +143,10 @@ impl AwsService for LogsService {
             "TagResource" => render(&tags::tag_resource(self, ctx, parse(input)?).await?),
             "UntagResource" => render(&tags::untag_resource(self, ctx, parse(input)?).await?),
             "ListTagsForResource" => render(&tags::list_tags_for_resource(self, ctx, parse(input)?)?),
+            "PutMetricFilter" => render(&metric_filters::put(self, ctx, parse(input)?).await?),
+            "DeleteMetricFilter" => render(&metric_filters::delete(self, ctx, parse(input)?).await?),
+            "DescribeMetricFilters" => render(&metric_filters::describe(self, ctx, parse(input)?)?),
+            "TestMetricFilter" => render(&metric_filters::test(parse(input)?)?),
             other => Err(not_implemented("CloudWatch Logs", other)),
         }
     }

@@ -6,7 +6,7 @@ use argus_core::{ApiError, RequestContext, arn};
 use argus_storage::logs::StreamInfo;
 use serde::{Deserialize, Serialize};
 
-use super::groups::Empty;
+use crate::Empty;
 use super::{LogsService, messages, resolve_group, scope, store_error, tokens};
 
 const DEFAULT_DESCRIBE_LIMIT: usize = 50;

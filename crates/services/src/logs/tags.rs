@@ -6,7 +6,7 @@ use argus_core::{ApiError, ErrorCode, RequestContext};
 use argus_storage::catalog::Tags;
 use serde::{Deserialize, Serialize};
 
-use super::groups::Empty;
+use crate::Empty;
 use super::{LogsService, group_name_from_identifier, messages, scope, store_error};
 
 const MAX_TAGS: usize = 50;

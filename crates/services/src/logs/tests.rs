@@ -7,6 +7,7 @@ use std::sync::Arc;
 use argus_core::{ErrorCode, ManualClock, RequestContext, SharedClock};
 use argus_storage::SqliteCatalog;
 use argus_storage::logs::{LogStore, LogStoreOptions};
+use argus_storage::metrics::{MetricStore, MetricStoreOptions};
 use argus_storage::objects::ObjectStorage;
 use argus_storage::wal::{FsyncPolicy, WalOptions};
 use serde_json::{Value, json};
@@ -29,9 +30,13 @@ async fn harness() -> Harness {
     wal.fsync = FsyncPolicy::Never;
     let clock = Arc::new(ManualClock::new());
     let shared: SharedClock = clock.clone();
-    let store = LogStore::open(catalog, objects, wal, LogStoreOptions::new(shared.clone())).await.expect("store");
+    let store = LogStore::open(catalog.clone(), objects.clone(), wal, LogStoreOptions::new(shared.clone())).await.expect("store");
+    let mut metrics_wal = WalOptions::new(dir.path().join("metrics-wal"));
+    metrics_wal.fsync = FsyncPolicy::Never;
+    let metric_store =
+        MetricStore::open(catalog.clone(), objects, metrics_wal, MetricStoreOptions::new(shared.clone())).await.expect("metrics");
     Harness {
-        service: LogsService::new(store, shared),
+        service: LogsService::new(store, metric_store, catalog, shared).expect("service"),
         ctx: RequestContext::new("000000000000", "us-east-1"),
         clock,
         _dir: dir,

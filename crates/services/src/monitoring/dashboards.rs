@@ -1,6 +1,7 @@
 //! PutDashboard, GetDashboard, ListDashboards, DeleteDashboards. Bodies are
 //! checked by `dashboard_body.rs` and stored verbatim in the catalog.
 
+use crate::Empty;
 use std::sync::Arc;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
@@ -163,9 +164,6 @@ pub async fn list(service: &CloudWatchService, ctx: &RequestContext, request: Li
 pub struct DeleteDashboardsRequest {
     dashboard_names: Vec<String>,
 }
-
-#[derive(Debug, Default, Serialize)]
-pub struct Empty {}
 
 pub async fn delete(service: &CloudWatchService, ctx: &RequestContext, request: DeleteDashboardsRequest) -> Result<Empty, ApiError> {
     let scope = scope(ctx);

@@ -4,6 +4,7 @@
 //! (`MetricData.member.1.Value`) whatever protocol the client spoke, as
 //! CloudWatch itself does.
 
+use crate::Empty;
 use std::collections::{BTreeMap, HashSet};
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
@@ -81,9 +82,6 @@ pub struct PutMetricDataRequest {
     metric_data: Option<Vec<MetricDatum>>,
     entity_metric_data: Option<Vec<serde_json::Value>>,
 }
-
-#[derive(Debug, Default, Serialize)]
-pub struct Empty {}
 
 fn check_number(value: f64, path: &str) -> Result<(), ApiError> {
     let magnitude = value.abs();
