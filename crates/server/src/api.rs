@@ -68,13 +68,18 @@ pub async fn flush(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `POST /_argus/compact`: one maintenance pass now — retention, space of
-/// deleted streams, and every day's files merged into their final form
-/// (the server does this on its own over time).
+/// deleted streams, and every day's files merged into their final form;
+/// metric roll-ups, retention and block merging (the server does all this
+/// on its own over time).
 pub async fn compact(State(state): State<Arc<AppState>>) -> Response {
     let Some(services) = state.services.get() else {
         return (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"starting"}"#).into_response();
     };
-    match services.logs_store.maintain(true).await {
+    let maintained = match services.logs_store.maintain(true).await {
+        Ok(()) => services.metric_store.maintain().await.map(|_| ()).map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match maintained {
         Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"compacted":true}"#).into_response(),
         Err(error) => {
             warn!(%error, "compaction requested over HTTP failed");

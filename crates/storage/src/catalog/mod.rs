@@ -207,7 +207,9 @@ pub struct BlockRecord {
     pub max_ts: i64,
     pub points: u64,
     pub file_bytes: u64,
-    /// 0 for a flush; compaction writes level 1.
+    /// 0 for a flush; n ≥ 1 for a day merged by the maintenance pass, whose
+    /// finest bucket width is then 1 s, 1 min, 5 min or 1 h for n = 1..4
+    /// (`storage/src/metrics/maintain.rs`).
     pub level: u32,
 }
 

@@ -2,7 +2,8 @@
 //! the call returns), then into the in-memory head; a flush turns the head
 //! into one block file per UTC day, commits them with the new flushed LSN in
 //! the catalog, and releases the WAL. Reads merge the head, a head being
-//! flushed, and the block files.
+//! flushed, and the block files. Roll-ups, retention and merging of block
+//! files are the maintenance pass (`maintain.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use argus_core::SharedClock;
 use parking_lot::{Mutex, RwLock};
 use tracing::{info, warn};
 
-use super::block::{self, LoadedBlock};
+use super::block::{self, BuiltBlock, LoadedBlock};
 use super::head::{Head, SeriesPoints};
 use super::record::{self, Sample, SampleValue};
 use super::series::{MetricIdentity, MetricScope, SeriesIndex};
@@ -20,6 +21,7 @@ use super::stats::Summary;
 use super::unit::Unit;
 use crate::logs::day_label;
 use crate::catalog::{BlockRecord, CatalogError, MetricCatalog, SeriesRecord};
+use crate::background::BackgroundPool;
 use crate::objects::{ObjectError, ObjectStorage};
 use crate::wal::{Wal, WalError, WalOptions};
 
@@ -37,19 +39,28 @@ pub enum MetricStoreError {
     Task(String),
 }
 
-/// When the head is flushed.
+/// When the head is flushed and block files are maintained.
 #[derive(Debug, Clone)]
 pub struct MetricStoreOptions {
     /// Flush at least this often, so the WAL stays short.
     pub flush_interval: Duration,
     /// Flush early once the head holds this many points.
     pub flush_points: usize,
+    /// Time between maintenance passes (roll-ups, retention, merging; the
+    /// first runs at start-up). Roll-ups are due by the hour at the finest,
+    /// so more often buys little.
+    pub maintenance_interval: Duration,
     pub clock: SharedClock,
 }
 
 impl MetricStoreOptions {
     pub fn new(clock: SharedClock) -> MetricStoreOptions {
-        MetricStoreOptions { flush_interval: Duration::from_secs(600), flush_points: 2_000_000, clock }
+        MetricStoreOptions {
+            flush_interval: Duration::from_secs(600),
+            flush_points: 2_000_000,
+            maintenance_interval: Duration::from_secs(3600),
+            clock,
+        }
     }
 }
 
@@ -98,23 +109,31 @@ pub struct ListedMetric {
 
 /// What readers see besides the live head, swapped atomically.
 #[derive(Debug, Default, Clone)]
-struct View {
-    flushing: Option<Arc<Head>>,
-    blocks: Vec<Arc<LoadedBlock>>,
+pub(super) struct View {
+    pub(super) flushing: Option<Arc<Head>>,
+    pub(super) blocks: Vec<Arc<LoadedBlock>>,
 }
 
 pub struct MetricStore {
-    catalog: Arc<dyn MetricCatalog>,
-    objects: ObjectStorage,
+    pub(super) catalog: Arc<dyn MetricCatalog>,
+    pub(super) objects: ObjectStorage,
     wal: Wal,
-    options: MetricStoreOptions,
+    pub(super) options: MetricStoreOptions,
     series: RwLock<SeriesIndex>,
     /// Serialises series creation, so one identity gets one id.
     series_creation: tokio::sync::Mutex<()>,
     head: Arc<Mutex<Head>>,
-    view: RwLock<View>,
+    pub(super) view: RwLock<View>,
     last_seen: Mutex<HashMap<u64, i64>>,
     flush_lock: tokio::sync::Mutex<()>,
+    /// One maintenance pass at a time (the periodic one and
+    /// `/_argus/compact`). Flushes need not wait for it: see `maintain.rs`.
+    pub(super) maintain_lock: tokio::sync::Mutex<()>,
+    /// Blocks a pass replaced whose files some reader may still be reading;
+    /// their files are deleted once nothing else holds them.
+    pub(super) obsolete: Mutex<Vec<Arc<LoadedBlock>>>,
+    /// Low-priority threads for rewriting block files.
+    pub(super) background: BackgroundPool,
 }
 
 impl MetricStore {
@@ -134,6 +153,7 @@ impl MetricStore {
 
         let mut loaded = Vec::with_capacity(blocks.len());
         let mut last_seen: HashMap<u64, i64> = HashMap::new();
+        let known_paths: std::collections::HashSet<String> = blocks.iter().map(|record| record.path.clone()).collect();
         for record in blocks {
             let bytes = objects.get_range(&record.path, 0..record.file_bytes).await?;
             let chunks = block::read_index(&bytes)
@@ -184,12 +204,54 @@ impl MetricStore {
             view: RwLock::new(View { flushing: None, blocks: loaded }),
             last_seen: Mutex::new(last_seen),
             flush_lock: tokio::sync::Mutex::new(()),
+            maintain_lock: tokio::sync::Mutex::new(()),
+            obsolete: Mutex::new(Vec::new()),
+            background: BackgroundPool::new("argus-metrics", 1),
         });
+        store.remove_orphan_files(&known_paths).await;
         Ok(store)
     }
 
-    /// Starts the periodic flush; it stops when the store is dropped.
+    /// Deletes block files that no catalog row names: a crash between
+    /// writing a block and committing it, or between a maintenance commit
+    /// and the deletion of the blocks it replaced, leaves some behind.
+    async fn remove_orphan_files(&self, known: &std::collections::HashSet<String>) {
+        let listed = match self.objects.list("metrics").await {
+            Ok(listed) => listed,
+            Err(error) => {
+                warn!(%error, "could not list metric block files to remove orphans");
+                return;
+            }
+        };
+        for (path, _) in listed {
+            if known.contains(&path) {
+                continue;
+            }
+            warn!(%path, "removing a metric block file that the catalog does not know");
+            if let Err(error) = self.objects.delete(&path).await {
+                warn!(%path, %error, "could not remove an orphan metric block file");
+            }
+        }
+    }
+
+    /// Starts the periodic flush and the periodic maintenance pass (one
+    /// right away, then every `maintenance_interval`); both stop when the
+    /// store is dropped.
     pub fn spawn_background(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let every = self.options.maintenance_interval;
+        tokio::spawn(async move {
+            loop {
+                {
+                    let Some(store) = weak.upgrade() else { return };
+                    if let Err(error) = store.maintain().await {
+                        warn!(%error, "metrics maintenance failed; the next pass retries");
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+
         let weak = Arc::downgrade(self);
         let interval = self.options.flush_interval;
         tokio::spawn(async move {
@@ -405,23 +467,9 @@ impl MetricStore {
         let mut records = Vec::with_capacity(built.len());
         let mut loaded = Vec::with_capacity(built.len());
         for (day_start, built) in built {
-            let catalog = Arc::clone(&self.catalog);
-            let id = blocking(move || catalog.next_block_id().map_err(MetricStoreError::from)).await?;
-            let day = day_label(day_start);
-            let path = format!("metrics/dt={day}/{id:016}.block");
-            let file_bytes = self.objects.put_durable(&path, built.bytes.clone()).await?;
-            let record = BlockRecord {
-                id,
-                path,
-                day,
-                min_ts: built.min_ts,
-                max_ts: built.max_ts,
-                points: built.points,
-                file_bytes,
-                level: 0,
-            };
-            loaded.push(Arc::new(block::load(record.clone(), built.chunks)));
-            records.push(record);
+            let block = self.persist_block(day_label(day_start), built, 0).await?;
+            records.push(block.record.clone());
+            loaded.push(Arc::new(block));
         }
         let catalog = Arc::clone(&self.catalog);
         let committing = records.clone();
@@ -434,6 +482,18 @@ impl MetricStore {
         self.wal.release_before(flushed_lsn + 1)?;
         info!(blocks = records.len(), points = old.points(), flushed_lsn, "metrics flushed");
         Ok(())
+    }
+
+    /// Writes a built block file durably under a fresh id and describes it
+    /// (not yet committed to the catalog).
+    pub(super) async fn persist_block(&self, day: String, built: BuiltBlock, level: u32) -> Result<LoadedBlock, MetricStoreError> {
+        let catalog = Arc::clone(&self.catalog);
+        let id = blocking(move || catalog.next_block_id().map_err(MetricStoreError::from)).await?;
+        let path = format!("metrics/dt={day}/{id:016}.block");
+        let file_bytes = self.objects.put_durable(&path, built.bytes).await?;
+        let record =
+            BlockRecord { id, path, day, min_ts: built.min_ts, max_ts: built.max_ts, points: built.points, file_bytes, level };
+        Ok(block::load(record, built.chunks))
     }
 
     /// Flushes and closes the WAL (shutdown).
@@ -504,7 +564,7 @@ impl Periods {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, MetricStoreError> + Send + 'static,
 ) -> Result<T, MetricStoreError> {
     tokio::task::spawn_blocking(work).await.map_err(|error| MetricStoreError::Task(error.to_string()))?
