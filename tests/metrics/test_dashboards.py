@@ -57,6 +57,10 @@ def test_invalid_bodies_and_names(cw):
     error = caught.value.response["Error"]
     assert error["Code"] in ("InvalidParameterInput", "DashboardInvalidInputError")
     assert "/widgets/0" in error["Message"]
+    # The error shape's list, parsed by botocore from each protocol's encoding.
+    listed = caught.value.response["dashboardValidationMessages"]
+    assert {"DataPath": "/widgets/0/width", "Message": "Should be <= 24"} in listed
+    assert all(set(item) == {"DataPath", "Message"} and item["DataPath"].startswith("/widgets/0") for item in listed)
     with pytest.raises(ClientError) as caught:
         cw.put_dashboard(DashboardName="bad name!", DashboardBody=json.dumps({"widgets": []}))
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"

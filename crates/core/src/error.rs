@@ -123,11 +123,21 @@ error_codes! {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Members of the error shape besides `message`, as a canonical object
+    /// (for example CloudWatch's `dashboardValidationMessages`); the wire
+    /// layer encodes them against the service model like any output.
+    pub members: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), members: None }
+    }
+
+    /// Adds members of the error shape (a canonical object keyed by member name).
+    pub fn with_members(mut self, members: serde_json::Value) -> Self {
+        self.members = Some(Box::new(members));
+        self
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {

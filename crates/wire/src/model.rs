@@ -163,6 +163,22 @@ pub struct ShapeRef {
     pub result_wrapper: Option<String>,
 }
 
+impl ShapeRef {
+    /// A reference to `shape` with no serialization traits of its own
+    /// (what an error shape is when its members are encoded).
+    pub fn to(shape: &str) -> ShapeRef {
+        ShapeRef {
+            shape: shape.to_owned(),
+            location_name: None,
+            query_name: None,
+            flattened: false,
+            timestamp_format: None,
+            jsonvalue: false,
+            result_wrapper: None,
+        }
+    }
+}
+
 /// The type of a shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -88,10 +88,11 @@ impl DashboardBodyError {
 }
 
 impl From<DashboardBodyError> for ApiError {
-    /// The error without its validation list (which the caller adds to the
-    /// error shape's `dashboardValidationMessages` when it can).
+    /// The message (which lists the first problems, as AWS's does) and the
+    /// error shape's `dashboardValidationMessages`.
     fn from(error: DashboardBodyError) -> ApiError {
-        ApiError::new(error.code(), error.message)
+        let members = serde_json::json!({ "dashboardValidationMessages": error.validation_messages });
+        ApiError::new(error.code(), error.message).with_members(members)
     }
 }
 

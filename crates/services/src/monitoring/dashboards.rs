@@ -64,18 +64,7 @@ pub async fn put(service: &CloudWatchService, ctx: &RequestContext, request: Put
             format!("The field DashboardBody must be at most {MAX_BODY_BYTES} bytes long."),
         ));
     }
-    let warnings = match dashboard_body::validate(&request.dashboard_body) {
-        Ok(warnings) => warnings,
-        Err(error) => {
-            // The validation list goes into the message until the wire layer
-            // can carry the error shape's `dashboardValidationMessages`.
-            let details: Vec<String> =
-                error.validation_messages.iter().map(|m| format!("{}: {}", m.data_path, m.message)).collect();
-            let message =
-                if details.is_empty() { error.message.clone() } else { format!("{} ({})", error.message, details.join("; ")) };
-            return Err(ApiError::new(error.code(), message));
-        }
-    };
+    let warnings = dashboard_body::validate(&request.dashboard_body)?;
     let scope = scope(ctx);
     let record = DashboardRecord { name: request.dashboard_name, body: request.dashboard_body, modified_ms: service.now_ms() };
     catalog_call(service, move |catalog| catalog.put_dashboard(&scope.account, &scope.region, &record)).await?;

@@ -256,6 +256,14 @@ pub(super) fn encode_output(
     Ok(body)
 }
 
+/// The wire form of a structure's members (an error shape's extra members).
+pub(super) fn encode_members(model: &ServiceModel, shape: &str, value: &Value) -> Vec<(Cbor, Cbor)> {
+    match encode_value(model, &ShapeRef::to(shape), value) {
+        Some(Cbor::Map(entries)) => entries,
+        _ => Vec::new(),
+    }
+}
+
 fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Option<Cbor> {
     if value.is_null() {
         return None;

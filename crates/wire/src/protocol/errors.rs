@@ -9,7 +9,9 @@
 //! HTTP status win over [`ErrorCode`]'s defaults. JSON and CBOR errors of a
 //! query-compatible service, asked for with `x-amzn-query-mode: true`, also
 //! carry `x-amzn-query-error: <QueryCode>;<Sender|Receiver>`. An empty
-//! message is left out, as AWS does.
+//! message is left out, as AWS does. Other members of a declared error
+//! shape ([`ApiError::members`]) are encoded against the model: beside
+//! `message` in JSON and CBOR, inside `<Error>` in XML.
 
 use argus_core::ApiError;
 use bytes::Bytes;
@@ -28,6 +30,8 @@ pub(crate) struct ResolvedError<'a> {
     pub status: StatusCode,
     pub sender_fault: bool,
     pub message: &'a str,
+    /// The declared error shape and the error's members beyond `message`.
+    pub members: Option<(&'a str, &'a serde_json::Value)>,
 }
 
 pub(crate) fn resolve(service: Option<Service>, error: &ApiError) -> ResolvedError<'_> {
@@ -46,6 +50,7 @@ pub(crate) fn resolve(service: Option<Service>, error: &ApiError) -> ResolvedErr
             .and_then(|info| info.sender_fault)
             .unwrap_or_else(|| error.code.is_sender_fault()),
         message: &error.message,
+        members: info.as_ref().zip(error.members.as_deref()).map(|(info, members)| (info.shape, members)),
     }
 }
 
@@ -73,6 +78,11 @@ pub fn encode_error(
             if !resolved.message.is_empty() {
                 body.insert("message".to_owned(), resolved.message.into());
             }
+            if let (Some(service), Some((shape, members))) = (format.service, resolved.members) {
+                for (name, value) in super::json::encode_members(service.model(), shape, members) {
+                    body.entry(name).or_insert(value);
+                }
+            }
             let body = serde_json::to_vec(&body).unwrap_or_default();
             let mut response = respond(
                 resolved.status,
@@ -94,6 +104,12 @@ pub fn encode_error(
                     ciborium::Value::from(resolved.message),
                 ));
             }
+            if let (Some(service), Some((shape, members))) = (format.service, resolved.members) {
+                let extra = super::cbor::encode_members(service.model(), shape, members);
+                entries.extend(extra.into_iter().filter(|(name, _)| {
+                    name.as_text().is_some_and(|name| name != "message" && name != "__type")
+                }));
+            }
             let mut body = Vec::new();
             if let Err(error) = ciborium::into_writer(&ciborium::Value::Map(entries), &mut body) {
                 tracing::error!(%error, "failed to encode a CBOR error body");
@@ -108,10 +124,8 @@ pub fn encode_error(
             response
         }
         Protocol::AwsQuery => {
-            let namespace = format
-                .service
-                .and_then(|service| service.model().xml_namespace());
-            let body = super::xml::encode_error(namespace, &resolved, request_id);
+            let model = format.service.map(|service| service.model());
+            let body = super::xml::encode_error(model, &resolved, request_id);
             respond(
                 resolved.status,
                 Some(format.protocol.content_type()),

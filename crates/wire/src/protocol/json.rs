@@ -176,6 +176,14 @@ pub(super) fn encode_output(
     serde_json::to_vec(&wire).unwrap_or_else(|_| b"{}".to_vec())
 }
 
+/// The wire form of a structure's members (an error shape's extra members).
+pub(super) fn encode_members(model: &ServiceModel, shape: &str, value: &Value) -> Map<String, Value> {
+    match encode_value(model, &ShapeRef::to(shape), value) {
+        Some(Value::Object(members)) => members,
+        _ => Map::new(),
+    }
+}
+
 fn encode_value(model: &ServiceModel, shape_ref: &ShapeRef, value: &Value) -> Option<Value> {
     if value.is_null() {
         return None;

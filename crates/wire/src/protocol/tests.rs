@@ -1087,6 +1087,39 @@ fn query_errors_are_xml_with_the_query_code() {
 }
 
 #[test]
+fn error_shape_members_are_encoded_in_every_protocol() {
+    let error = ApiError::new(ErrorCode::DashboardInvalidInputError, "invalid body").with_members(json!({
+        "dashboardValidationMessages": [{"DataPath": "/widgets/0", "Message": "Should be <= 24"}],
+        "notInTheShape": 1
+    }));
+    let format = |protocol| ResponseFormat { protocol, service: Some(Service::CloudWatch), query_mode: true };
+
+    let body: Value = serde_json::from_slice(encode_error(&format(Protocol::AwsJson10), &error, "r").body()).unwrap();
+    assert_eq!(
+        body,
+        json!({"__type": "DashboardInvalidInputError", "message": "invalid body",
+               "dashboardValidationMessages": [{"DataPath": "/widgets/0", "Message": "Should be <= 24"}]})
+    );
+
+    let response = encode_error(&format(Protocol::RpcV2Cbor), &error, "r");
+    let body: ciborium::Value = ciborium::from_reader(response.body().as_ref()).unwrap();
+    let entries = body.as_map().unwrap();
+    let keys: Vec<&str> = entries.iter().filter_map(|(key, _)| key.as_text()).collect();
+    assert_eq!(keys, ["__type", "message", "dashboardValidationMessages"]);
+
+    let xml = encode_error(&format(Protocol::AwsQuery), &error, "r");
+    let text = std::str::from_utf8(xml.body()).unwrap();
+    assert!(
+        text.contains(
+            "<Code>InvalidParameterInput</Code><Message>invalid body</Message><dashboardValidationMessages>\
+             <member><DataPath>/widgets/0</DataPath><Message>Should be &lt;= 24</Message></member>\
+             </dashboardValidationMessages></Error>"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn invalid_request_ids_do_not_panic() {
     let format = ResponseFormat {
         protocol: Protocol::AwsJson11,

@@ -61,14 +61,14 @@ pub(super) fn encode_output(
 
 /// Writes `<ErrorResponse>` for an error.
 pub(super) fn encode_error(
-    namespace: Option<&str>,
+    model: Option<&ServiceModel>,
     error: &ResolvedError<'_>,
     request_id: &str,
 ) -> Vec<u8> {
     let write = || -> io::Result<Vec<u8>> {
         let mut writer = Writer::new(Vec::new());
         let mut start = BytesStart::new("ErrorResponse");
-        if let Some(namespace) = namespace {
+        if let Some(namespace) = model.and_then(ServiceModel::xml_namespace) {
             start.push_attribute(("xmlns", namespace));
         }
         writer.write_event(Event::Start(start))?;
@@ -85,6 +85,15 @@ pub(super) fn encode_error(
         text_element(&mut writer, "Code", error.query_code)?;
         if !error.message.is_empty() {
             text_element(&mut writer, "Message", error.message)?;
+        }
+        if let (Some(model), Some((shape_name, members))) = (model, error.members)
+            && let Some(shape) = model.shape(shape_name)
+            && let Value::Object(object) = members
+        {
+            // `message` is written above, as <Message>.
+            let rest: serde_json::Map<String, Value> =
+                object.iter().filter(|(name, _)| *name != "message").map(|(k, v)| (k.clone(), v.clone())).collect();
+            Encoder { model }.members(&mut writer, shape, &Value::Object(rest), shape_name)?;
         }
         writer.write_event(Event::End(BytesEnd::new("Error")))?;
         text_element(&mut writer, "RequestId", request_id)?;
