@@ -72,48 +72,86 @@ pub struct BuiltBlock {
 
 /// Encodes tracks (each sorted by bucket start) into one block file.
 pub fn build(tracks: &BTreeMap<Track, BTreeMap<i64, Summary>>) -> BuiltBlock {
-    let mut out = Vec::with_capacity(4096);
-    out.extend_from_slice(MAGIC);
-    let mut chunks = Vec::with_capacity(tracks.len());
-    let (mut min_ts, mut max_ts, mut total) = (i64::MAX, i64::MIN, 0u64);
+    let mut builder = BlockBuilder::new();
     for (track, points) in tracks {
+        builder.add(*track, points);
+    }
+    builder.finish()
+}
+
+/// Writes a block file track by track, so a caller can produce tracks one
+/// series at a time instead of holding them all. Tracks must come in
+/// ascending order.
+pub struct BlockBuilder {
+    out: Vec<u8>,
+    chunks: Vec<ChunkRef>,
+    min_ts: i64,
+    max_ts: i64,
+    points: u64,
+}
+
+impl Default for BlockBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlockBuilder {
+    pub fn new() -> BlockBuilder {
+        let mut out = Vec::with_capacity(4096);
+        out.extend_from_slice(MAGIC);
+        BlockBuilder { out, chunks: Vec::new(), min_ts: i64::MAX, max_ts: i64::MIN, points: 0 }
+    }
+
+    /// Adds one track's points (an empty track is left out).
+    pub fn add(&mut self, track: Track, points: &BTreeMap<i64, Summary>) {
+        debug_assert!(self.chunks.last().is_none_or(|last| last.track < track), "tracks out of order");
         let (Some((&first, _)), Some((&last, _))) = (points.first_key_value(), points.last_key_value()) else {
-            continue;
+            return;
         };
-        let offset = out.len() as u64;
+        let offset = self.out.len() as u64;
         let list: Vec<(i64, Summary)> = points.iter().map(|(ts, summary)| (*ts, summary.clone())).collect();
-        chunk::encode(&list, track.width_ms(), &mut out);
-        chunks.push(ChunkRef {
-            track: *track,
+        chunk::encode(&list, track.width_ms(), &mut self.out);
+        self.chunks.push(ChunkRef {
+            track,
             min_ts: first,
             max_ts: last,
             points: points.len() as u64,
             offset,
-            len: out.len() as u64 - offset,
+            len: self.out.len() as u64 - offset,
         });
-        min_ts = min_ts.min(first);
-        max_ts = max_ts.max(last);
-        total += points.len() as u64;
+        self.min_ts = self.min_ts.min(first);
+        self.max_ts = self.max_ts.max(last);
+        self.points += points.len() as u64;
     }
-    let index_offset = out.len() as u64;
-    put_varint(&mut out, chunks.len() as u64);
-    for chunk in &chunks {
-        put_varint(&mut out, chunk.track.series_id);
-        out.push(chunk.track.unit.code());
-        put_varint(&mut out, u64::from(chunk.track.width_s));
-        put_signed(&mut out, chunk.min_ts);
-        put_signed(&mut out, chunk.max_ts);
-        put_varint(&mut out, chunk.points);
-        put_varint(&mut out, chunk.offset);
-        put_varint(&mut out, chunk.len);
+
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
     }
-    let index_len = out.len() as u64 - index_offset;
-    let crc = out.get(index_offset as usize..).map(crc32c::crc32c).unwrap_or(0);
-    out.extend_from_slice(&index_offset.to_le_bytes());
-    out.extend_from_slice(&(index_len as u32).to_le_bytes());
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(FOOTER_MAGIC);
-    BuiltBlock { bytes: Bytes::from(out), chunks, min_ts, max_ts, points: total }
+
+    /// Appends the index and footer.
+    pub fn finish(self) -> BuiltBlock {
+        let BlockBuilder { mut out, chunks, min_ts, max_ts, points } = self;
+        let index_offset = out.len() as u64;
+        put_varint(&mut out, chunks.len() as u64);
+        for chunk in &chunks {
+            put_varint(&mut out, chunk.track.series_id);
+            out.push(chunk.track.unit.code());
+            put_varint(&mut out, u64::from(chunk.track.width_s));
+            put_signed(&mut out, chunk.min_ts);
+            put_signed(&mut out, chunk.max_ts);
+            put_varint(&mut out, chunk.points);
+            put_varint(&mut out, chunk.offset);
+            put_varint(&mut out, chunk.len);
+        }
+        let index_len = out.len() as u64 - index_offset;
+        let crc = out.get(index_offset as usize..).map(crc32c::crc32c).unwrap_or(0);
+        out.extend_from_slice(&index_offset.to_le_bytes());
+        out.extend_from_slice(&(index_len as u32).to_le_bytes());
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(FOOTER_MAGIC);
+        BuiltBlock { bytes: Bytes::from(out), chunks, min_ts, max_ts, points }
+    }
 }
 
 /// Reads a block's index from the whole file's bytes.

@@ -24,11 +24,19 @@
 //! hourly pass and 10-minute flushes it is rewritten at most once an hour
 //! and never holds more than about seven blocks, which keeps reads cheap.
 //!
-//! A rewrite commits the new block and removes the old ones in one catalog
-//! transaction, then swaps the readers' view, and deletes the old files
-//! only once no reader holds them (at the end of this pass or a later
-//! one). A crash between commit and deletion leaves orphan files, which the
-//! store removes when it next opens.
+//! Reads put a bucket into the period holding its start. For data old
+//! enough to be rolled up, CloudWatch (and our API layer) only allows
+//! periods that are multiples of the coarser width and rounds start times
+//! down to it, so a rolled-up bucket never straddles two periods. Data
+//! still in the memory head is rolled up only once flushed.
+//!
+//! A rewrite reads the day's files whole but decodes, rolls up and encodes
+//! one series at a time on the low-priority background pool. It commits
+//! the new block and removes the old ones in one catalog transaction, then
+//! swaps the readers' view, and deletes the old files only once no reader
+//! holds them (at the end of this pass or a later one). A crash between
+//! commit and deletion leaves orphan files, which the store removes when it
+//! next opens.
 //!
 //! Flushes run while a pass does: a flush only adds blocks and a pass only
 //! replaces the blocks it read (both committed and swapped in by id), so a
@@ -42,7 +50,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tracing::{debug, info, warn};
 
-use super::block::{self, BuiltBlock, ChunkRef, LoadedBlock};
+use super::block::{self, BlockBuilder, BuiltBlock, ChunkRef, LoadedBlock};
 use super::head::{Track, bucket_start};
 use super::stats::Summary;
 use super::store::{MetricStore, MetricStoreError, blocking};
@@ -53,7 +61,12 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// Bucket widths from finest to coarsest, and how long a bucket of that
 /// width is kept before it rolls up into the next width (or, for the last,
 /// is deleted).
-const TIERS: [(u32, i64); 4] = [(1, 3 * HOUR_MS), (60, 15 * DAY_MS), (300, 63 * DAY_MS), (3600, 455 * DAY_MS)];
+const TIERS: [(u32, i64); 4] = [
+    (1, 3 * HOUR_MS),
+    (60, 15 * DAY_MS),
+    (300, 63 * DAY_MS),
+    (3600, 455 * DAY_MS),
+];
 
 /// How long any metric data is kept.
 pub const RETENTION_MS: i64 = 455 * DAY_MS;
@@ -163,11 +176,21 @@ struct Source {
 }
 
 /// Merges a day's blocks into one, rolling up and dropping what is due at
-/// `now_ms`; `None` when nothing is left. Runs on a background thread.
+/// `now_ms`; `None` when nothing is left. Works one series at a time, so
+/// memory holds one series' buckets besides the files. Runs on a
+/// background thread.
 fn merge_day(sources: &[Source], now_ms: i64) -> Result<Option<(BuiltBlock, u32)>, MetricStoreError> {
-    let mut tracks: BTreeMap<Track, BTreeMap<i64, Summary>> = BTreeMap::new();
+    let mut by_series: BTreeMap<u64, Vec<(&Source, &ChunkRef)>> = BTreeMap::new();
     for source in sources {
         for chunk in &source.chunks {
+            by_series.entry(chunk.track.series_id).or_default().push((source, chunk));
+        }
+    }
+    let mut builder = BlockBuilder::new();
+    let mut finest_s = u32::MAX;
+    for chunks in by_series.values() {
+        let mut tracks: BTreeMap<Track, BTreeMap<i64, Summary>> = BTreeMap::new();
+        for (source, chunk) in chunks {
             let corrupt = |reason: String| MetricStoreError::Block { path: source.path.clone(), reason };
             let range = usize::try_from(chunk.offset).ok().zip(usize::try_from(chunk.offset.saturating_add(chunk.len)).ok());
             let bytes = range
@@ -182,11 +205,15 @@ fn merge_day(sources: &[Source], now_ms: i64) -> Result<Option<(BuiltBlock, u32)
                 tracks.entry(track).or_default().entry(settled_start).or_default().merge(summary);
             }
         }
+        for (track, points) in &tracks {
+            finest_s = finest_s.min(track.width_s);
+            builder.add(*track, points);
+        }
     }
-    let Some(finest_s) = tracks.keys().map(|track| track.width_s).min() else {
+    if builder.is_empty() {
         return Ok(None);
-    };
-    Ok(Some((block::build(&tracks), level_for(finest_s))))
+    }
+    Ok(Some((builder.finish(), level_for(finest_s))))
 }
 
 impl MetricStore {
@@ -258,7 +285,8 @@ impl MetricStore {
         };
         let points_read: u64 = blocks.iter().map(|block| block.record.points).sum();
         let points_written = added.as_ref().map_or(0, |block| block.record.points);
-        debug!(day, blocks = blocks.len(), points_read, points_written, level = ?added.as_ref().map(|block| block.record.level), "merged a day's metric blocks");
+        let level = added.as_ref().map(|block| block.record.level);
+        debug!(day, blocks = blocks.len(), points_read, points_written, ?level, "merged a day's metric blocks");
         self.replace(blocks, added, report).await?;
         report.days_rewritten += 1;
         report.points_read += points_read;
@@ -285,7 +313,11 @@ impl MetricStore {
             if matches!(error, MetricStoreError::Catalog(_)) {
                 for record in &added_records {
                     if let Err(delete_error) = self.objects.delete(&record.path).await {
-                        warn!(path = %record.path, %delete_error, "could not delete an uncommitted block file; it is removed at next start");
+                        warn!(
+                            path = %record.path,
+                            %delete_error,
+                            "could not delete an uncommitted block file; it is removed at next start"
+                        );
                     }
                 }
             }
@@ -317,7 +349,9 @@ impl MetricStore {
         for block in unused {
             match self.objects.delete(&block.record.path).await {
                 Ok(()) => report.files_deleted += 1,
-                Err(error) => warn!(path = %block.record.path, %error, "could not delete a replaced block file; it is removed at next start"),
+                Err(error) => {
+                    warn!(path = %block.record.path, %error, "could not delete a replaced block file; it is removed at next start");
+                }
             }
         }
     }
