@@ -391,3 +391,67 @@ def test_get_metric_data_metric_math(cw):
     assert "character" in error["Message"]
     error = bad("ANOMALY_DETECTION_BAND(m1)")
     assert "not supported" in error["Message"]
+
+
+def test_get_metric_data_pages_at_max_datapoints(cw):
+    ns = namespace()
+    start = minute_floor(now() - dt.timedelta(minutes=30))
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": name, "Timestamp": start + dt.timedelta(minutes=m), "Value": float(m + offset)}
+        for name, offset in (("A", 0), ("B", 100)) for m in range(7)])
+    stat = lambda name: {"Metric": {"Namespace": ns, "MetricName": name}, "Period": 60, "Stat": "Sum"}
+    request = dict(
+        MetricDataQueries=[{"Id": "a", "MetricStat": stat("A")}, {"Id": "b", "MetricStat": stat("B")},
+                           {"Id": "none", "MetricStat": stat("Missing")}],
+        StartTime=start, EndTime=start + dt.timedelta(minutes=7), ScanBy="TimestampAscending", MaxDatapoints=5)
+    pages, token = [], None
+    while True:
+        page = cw.get_metric_data(**request, **({"NextToken": token} if token else {}))
+        pages.append([(r["Id"], r["StatusCode"], r["Values"]) for r in page["MetricDataResults"]])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == [
+        [("a", "PartialData", [0.0, 1.0, 2.0, 3.0, 4.0]), ("none", "Complete", [])],
+        [("a", "Complete", [5.0, 6.0]), ("b", "PartialData", [100.0, 101.0, 102.0])],
+        [("b", "Complete", [103.0, 104.0, 105.0, 106.0])],
+    ]
+    # The boto3 paginator walks the same pages.
+    merged = {}
+    for page in cw.get_paginator("get_metric_data").paginate(**request):
+        for result in page["MetricDataResults"]:
+            merged.setdefault(result["Id"], []).extend(result["Values"])
+    assert merged == {"a": [float(m) for m in range(7)], "b": [float(m + 100) for m in range(7)], "none": []}
+    # A token belongs to its request.
+    first = cw.get_metric_data(**request)
+    other = {**request, "StartTime": start - dt.timedelta(minutes=1)}
+    assert error_of(cw.get_metric_data, **other, NextToken=first["NextToken"])["Code"] == "InvalidNextToken"
+    assert error_of(cw.get_metric_data, **request, NextToken="garbage")["Code"] == "InvalidNextToken"
+
+
+def test_get_metric_data_dynamic_labels_and_timezone(cw):
+    ns = namespace()
+    start = minute_floor(now() - dt.timedelta(minutes=30))
+    values = [4.0, 10.0, 1.0]
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Latency", "Dimensions": [{"Name": "Host", "Value": host}],
+         "Timestamp": start + dt.timedelta(minutes=m), "Value": value + (0 if host == "a" else 1)}
+        for host in ("a", "b") for m, value in enumerate(values)])
+    metric = {"Namespace": ns, "MetricName": "Latency", "Dimensions": [{"Name": "Host", "Value": "a"}]}
+    got = cw.get_metric_data(
+        MetricDataQueries=[
+            {"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Maximum"},
+             "Label": "${LABEL} on ${PROP('Dim.Host')}: max ${MAX} at ${MAX_TIME}, n=${DATAPOINT_COUNT}, sum ${SUM}"},
+            {"Id": "s1", "Expression": f"SEARCH('{{{ns},Host}} MetricName=\"Latency\"', 'Average', 60)",
+             "Label": "host ${PROP('Dim.Host')} avg ${AVG}", "Period": 60},
+        ],
+        StartTime=start, EndTime=start + dt.timedelta(minutes=5), LabelOptions={"Timezone": "+0130"})
+    labels = sorted(r["Label"] for r in got["MetricDataResults"])
+    max_time = (start + dt.timedelta(minutes=1)).astimezone(dt.timezone(dt.timedelta(hours=1, minutes=30)))
+    assert labels == sorted([
+        f"Latency on a: max 10 at {max_time.strftime('%Y-%m-%dT%H:%M:%S%z')}, n=3, sum 15",
+        "host a avg 5", "host b avg 6",
+    ])
+    assert error_of(cw.get_metric_data, MetricDataQueries=[{"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}],
+                    StartTime=start, EndTime=start + dt.timedelta(minutes=5),
+                    LabelOptions={"Timezone": "CET"})["Code"] in ("InvalidParameterValue", "InvalidParameterValueException")

@@ -1,13 +1,13 @@
 //! CreateLogGroup, DeleteLogGroup, DescribeLogGroups, PutRetentionPolicy,
 //! DeleteRetentionPolicy.
 
-use crate::Empty;
 use argus_core::{ApiError, RequestContext, arn};
 use argus_storage::catalog::Tags;
 use argus_storage::logs::{GroupInfo, GroupSpec};
 use serde::{Deserialize, Serialize};
 
 use super::{LogsService, group_name_from_identifier, messages, scope, store_error, tokens};
+use crate::Empty;
 
 /// The retention values CloudWatch Logs accepts, in days.
 pub const RETENTION_DAYS: [i32; 22] =

@@ -8,7 +8,6 @@
 //! metric, dimension values and minute before they reach the metric store,
 //! so 10,000 matching events cost one datapoint entry, not 10,000.
 
-use crate::Empty;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use super::{LogsService, messages, scope, store_error, tokens};
+use crate::Empty;
 
 /// AWS's quotas: filters per log group, dimensions per filter.
 const MAX_FILTERS_PER_GROUP: usize = 100;

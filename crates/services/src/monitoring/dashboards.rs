@@ -1,7 +1,6 @@
 //! PutDashboard, GetDashboard, ListDashboards, DeleteDashboards. Bodies are
 //! checked by `dashboard_body.rs` and stored verbatim in the catalog.
 
-use crate::Empty;
 use std::sync::Arc;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
@@ -11,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dashboard_body::{self, ValidationMessage};
 use super::{CloudWatchService, scope};
+use crate::Empty;
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 const LIST_PAGE: usize = 1000;

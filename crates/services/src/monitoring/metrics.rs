@@ -4,7 +4,6 @@
 //! (`MetricData.member.1.Value`) whatever protocol the client spoke, as
 //! CloudWatch itself does.
 
-use crate::Empty;
 use std::collections::{BTreeMap, HashSet};
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
@@ -17,7 +16,8 @@ use argus_query::metric_math::{
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::{CloudWatchService, scope, store_error};
+use super::{CloudWatchService, labels, scope, store_error};
+use crate::Empty;
 
 const MAX_DATA_PER_REQUEST: usize = 1000;
 const MAX_DIMENSIONS: usize = 30;
@@ -676,9 +676,6 @@ pub async fn get_metric_data(
     if let Some(timezone) = request.label_options.as_ref().and_then(|options| options.timezone.as_deref()) {
         check_timezone(timezone)?;
     }
-    if request.next_token.is_some() {
-        return Err(ApiError::new(ErrorCode::InvalidNextToken, "The service couldn't process the NextToken: this server returns every datapoint in one page."));
-    }
     let now = service.now_ms();
     let mut ids = HashSet::new();
     for (index, query) in queries.iter().enumerate() {
@@ -714,8 +711,7 @@ pub async fn get_metric_data(
             expressions.insert(query.id.clone(), expression);
         }
     }
-    let mut results = Vec::new();
-    let mut computed: BTreeMap<String, Vec<(Series, String)>> = BTreeMap::new();
+    let mut computed: BTreeMap<String, Vec<Answer>> = BTreeMap::new();
     let mut metric_series = Vec::new();
     for (index, query) in queries.iter().enumerate() {
         let path = format!("MetricDataQueries.member.{}", index + 1);
@@ -723,14 +719,30 @@ pub async fn get_metric_data(
             continue;
         };
         let points = metric_stat_series(service, ctx, stat, start_ms, end_ms, now, &path).await?;
-        let label = query.label.clone().unwrap_or_else(|| stat.metric.metric_name.clone().unwrap_or_else(|| query.id.clone()));
+        let default_label = stat.metric.metric_name.clone().unwrap_or_else(|| query.id.clone());
+        let label = query.label.clone().filter(|label| !label.is_empty()).unwrap_or_else(|| default_label.clone());
         metric_series.push(MathSeries::from_points(
             query.id.clone(),
             label.clone(),
             stat.period,
             points.iter().map(|(ts, value)| (ts.div_euclid(1000), *value)),
         ));
-        computed.insert(query.id.clone(), vec![(points, label)]);
+        let metric = MathMetric {
+            namespace: stat.metric.namespace.clone().unwrap_or_default(),
+            metric_name: stat.metric.metric_name.clone().unwrap_or_default(),
+            dimensions: stat.metric.dimensions.iter().flatten().map(|d| (d.name.clone(), d.value.clone())).collect(),
+        };
+        computed.insert(
+            query.id.clone(),
+            vec![Answer {
+                points,
+                label,
+                default_label,
+                metric: Some(metric),
+                period_s: Some(stat.period),
+                stat: Some(stat.stat.clone()),
+            }],
+        );
     }
     // Expressions in dependency order: each pass evaluates those whose
     // references are all known; a pass with no progress is a cycle or an
@@ -759,14 +771,21 @@ pub async fn get_metric_data(
                 range: (start_ms.div_euclid(1000), end_ms.div_euclid(1000)),
             };
             let value = tokio::task::block_in_place(|| expression.evaluate(&context)).map_err(ApiError::from)?;
-            let series = value.clone().into_results(query.label.as_deref(), &query.id).map_err(ApiError::from)?;
+            // A label with placeholders is filled in per series below, from
+            // each series' own default label.
+            let static_label = query.label.as_deref().filter(|label| !labels::has_placeholders(label));
+            let series = value.clone().into_results(static_label, &query.id).map_err(ApiError::from)?;
             computed.insert(
                 query.id.clone(),
                 series
                     .into_iter()
-                    .map(|series| {
-                        let points: Vec<(i64, f64)> = series.points().map(|(ts, value)| (ts * 1000, value)).collect();
-                        (points, series.label)
+                    .map(|series| Answer {
+                        points: series.points().map(|(ts, value)| (ts * 1000, value)).collect(),
+                        default_label: series.label.clone(),
+                        label: series.label,
+                        period_s: Some(series.period),
+                        metric: series.metric,
+                        stat: None,
                     })
                     .collect(),
             );
@@ -781,32 +800,125 @@ pub async fn get_metric_data(
         }
         pending = waiting;
     }
-    let mut total = 0i64;
+
+    let offset_s = match request.label_options.as_ref().and_then(|options| options.timezone.as_deref()) {
+        Some(timezone) => labels::parse_timezone(timezone).unwrap_or(0),
+        None => 0,
+    };
+    let mut answers: Vec<(&str, Answer)> = Vec::new();
     for query in queries {
         if query.return_data == Some(false) {
             continue;
         }
-        for (mut series, label) in computed.remove(&query.id).unwrap_or_default() {
-            if descending {
-                series.reverse();
+        for mut answer in computed.remove(&query.id).unwrap_or_default() {
+            if let Some(label) = query.label.as_deref().filter(|label| labels::has_placeholders(label)) {
+                answer.label = labels::render(
+                    label,
+                    &labels::LabelContext {
+                        default_label: &answer.default_label,
+                        metric: answer.metric.as_ref(),
+                        period_s: answer.period_s,
+                        stat: answer.stat.as_deref(),
+                        region: &ctx.region,
+                        account: &ctx.account_id,
+                        points: &answer.points,
+                        now_ms: now,
+                        offset_s,
+                    },
+                );
             }
-            total += series.len() as i64;
-            results.push(MetricDataResult {
-                id: query.id.clone(),
-                label,
-                timestamps: series.iter().map(|(ts, _)| *ts as f64 / 1000.0).collect(),
-                values: series.iter().map(|(_, value)| *value).collect(),
-                status_code: "Complete".to_string(),
-                messages: Vec::new(),
-            });
+            if descending {
+                answer.points.reverse();
+            }
+            answers.push((query.id.as_str(), answer));
         }
     }
-    if total > max_datapoints {
-        return Err(invalid_value(format!(
-            "The query returns {total} datapoints, more than MaxDatapoints ({max_datapoints}); raise MaxDatapoints or narrow the time range."
-        )));
+    let (metric_data_results, next_token) = page_of(answers, &request, max_datapoints)?;
+    Ok(GetMetricDataResponse { metric_data_results, messages: Vec::new(), next_token })
+}
+
+/// One result series before paging.
+struct Answer {
+    /// (epoch ms, value) in the order they are returned.
+    points: Series,
+    label: String,
+    /// What `${LABEL}` stands for.
+    default_label: String,
+    metric: Option<MathMetric>,
+    period_s: Option<i64>,
+    stat: Option<String>,
+}
+
+/// Where a GetMetricData page ended: datapoints already returned, and a
+/// fingerprint of the request the token was issued for.
+#[derive(Debug, Serialize, Deserialize)]
+struct DataPosition {
+    returned: i64,
+    request: u64,
+}
+
+fn fingerprint(request: &GetMetricDataRequest) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!("{:?}", request.metric_data_queries).hash(&mut hasher);
+    request.start_time.to_bits().hash(&mut hasher);
+    request.end_time.to_bits().hash(&mut hasher);
+    request.scan_by.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Cuts the results to MaxDatapoints, as CloudWatch pages them: the
+/// datapoints of all results in order, `MaxDatapoints` per page; a result
+/// with more datapoints on later pages is `PartialData`, and later pages
+/// carry only the results that still have datapoints.
+fn page_of(
+    answers: Vec<(&str, Answer)>,
+    request: &GetMetricDataRequest,
+    max_datapoints: i64,
+) -> Result<(Vec<MetricDataResult>, Option<String>), ApiError> {
+    let invalid = || ApiError::new(ErrorCode::InvalidNextToken, "The service couldn't process the NextToken: it is not one this server returned for this request.");
+    let request_hash = fingerprint(request);
+    let skip = match &request.next_token {
+        Some(token) => {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+            let position: DataPosition = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+            if position.request != request_hash || position.returned < 0 {
+                return Err(invalid());
+            }
+            position.returned
+        }
+        None => 0,
+    };
+    let page_end = skip.saturating_add(max_datapoints);
+    let mut seen = 0i64;
+    let mut results = Vec::new();
+    for (id, answer) in answers {
+        let len = answer.points.len() as i64;
+        let from = (skip - seen).clamp(0, len);
+        let to = (page_end - seen).clamp(0, len);
+        seen += len;
+        // An empty result is reported once, on the first page.
+        if from == to && !(len == 0 && skip == 0) {
+            continue;
+        }
+        let slice = answer.points.get(from as usize..to as usize).unwrap_or_default();
+        results.push(MetricDataResult {
+            id: id.to_string(),
+            label: answer.label,
+            timestamps: slice.iter().map(|(ts, _)| *ts as f64 / 1000.0).collect(),
+            values: slice.iter().map(|(_, value)| *value).collect(),
+            status_code: if to < len { "PartialData" } else { "Complete" }.to_string(),
+            messages: Vec::new(),
+        });
     }
-    Ok(GetMetricDataResponse { metric_data_results: results, messages: Vec::new(), next_token: None })
+    if skip > 0 && skip >= seen && seen > 0 {
+        return Err(invalid());
+    }
+    let next_token = (seen > page_end).then(|| {
+        let position = DataPosition { returned: page_end, request: request_hash };
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&position).unwrap_or_default())
+    });
+    Ok((results, next_token))
 }
 
 fn check_id(id: &str, path: &str) -> Result<(), ApiError> {
@@ -821,10 +933,7 @@ fn check_id(id: &str, path: &str) -> Result<(), ApiError> {
 }
 
 fn check_timezone(timezone: &str) -> Result<(), ApiError> {
-    let valid = timezone.len() == 5
-        && matches!(timezone.as_bytes().first(), Some(b'+' | b'-'))
-        && timezone.bytes().skip(1).all(|b| b.is_ascii_digit());
-    if !valid {
+    if labels::parse_timezone(timezone).is_none() {
         return Err(invalid_value(format!("The value {timezone} for parameter LabelOptions.Timezone is invalid: use the form +HHMM or -HHMM.")));
     }
     Ok(())

@@ -7,6 +7,7 @@
 
 pub mod dashboard_body;
 mod dashboards;
+mod labels;
 mod metrics;
 
 use std::sync::Arc;
