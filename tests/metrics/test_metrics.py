@@ -455,3 +455,39 @@ def test_get_metric_data_dynamic_labels_and_timezone(cw):
     assert error_of(cw.get_metric_data, MetricDataQueries=[{"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}],
                     StartTime=start, EndTime=start + dt.timedelta(minutes=5),
                     LabelOptions={"Timezone": "CET"})["Code"] in ("InvalidParameterValue", "InvalidParameterValueException")
+
+
+def test_roll_ups_and_two_week_listing_follow_the_clock(server_factory, tmp_path):
+    """High-resolution data keeps its seconds for 3 hours, then lives on as
+    minutes (same statistics); a metric with nothing published for two
+    weeks leaves ListMetrics but its rolled-up data can still be read."""
+    server = server_factory("--test-clock")
+    cw = cloudwatch_client(server, "json", tmp_path)
+    ns = namespace()
+    minute = minute_floor(now() - dt.timedelta(minutes=5))
+    values = [float(v) for v in (5, 1, 9, 3, 7, 2)]
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Fast", "Timestamp": minute + dt.timedelta(seconds=10 * i), "Value": value, "StorageResolution": 1}
+        for i, value in enumerate(values)])
+    read = lambda period: cw.get_metric_statistics(
+        Namespace=ns, MetricName="Fast", StartTime=minute, EndTime=minute + dt.timedelta(minutes=1), Period=period,
+        Statistics=["Sum", "SampleCount", "Minimum", "Maximum"])["Datapoints"]
+    assert len(read(1)) == len(values)
+    server.flush()
+    server.advance_clock(4 * 3600 * 1000)
+    server.compact()
+    (point,) = read(60)
+    assert (point["Sum"], point["SampleCount"], point["Minimum"], point["Maximum"]) == (sum(values), 6.0, 1.0, 9.0)
+    error = error_of(cw.get_metric_statistics, Namespace=ns, MetricName="Fast", StartTime=minute,
+                     EndTime=minute + dt.timedelta(minutes=1), Period=1, Statistics=["Sum"])
+    assert error["Code"] == "InvalidParameterValue"
+    blocks = list((server.data_dir / "objects" / "metrics").rglob("*.block"))
+    assert len(blocks) == 1, blocks
+    assert [m["MetricName"] for m in cw.list_metrics(Namespace=ns)["Metrics"]] == ["Fast"]
+
+    server.advance_clock(15 * 86_400 * 1000)
+    assert cw.list_metrics(Namespace=ns)["Metrics"] == []
+    server.compact()
+    five = cw.get_metric_statistics(Namespace=ns, MetricName="Fast", StartTime=minute - dt.timedelta(minutes=5),
+                                    EndTime=minute + dt.timedelta(minutes=5), Period=300, Statistics=["Sum"])["Datapoints"]
+    assert sum(p["Sum"] for p in five) == sum(values)

@@ -325,9 +325,11 @@ fn parse_list_token(token: &str) -> Result<MetricIdentity, ApiError> {
 }
 
 pub fn list_metrics(service: &CloudWatchService, ctx: &RequestContext, request: ListMetricsRequest) -> Result<ListMetricsResponse, ApiError> {
-    let recent_since = match request.recently_active.as_deref() {
-        None => None,
-        Some("PT3H") => Some(service.now_ms() - THREE_HOURS_MS),
+    // CloudWatch lists metrics with data published in the last two weeks
+    // (the last three hours with RecentlyActive).
+    let listed_since = match request.recently_active.as_deref() {
+        None => service.now_ms() - TWO_WEEKS_MS,
+        Some("PT3H") => service.now_ms() - THREE_HOURS_MS,
         Some(other) => return Err(invalid_value(format!("The value {other} for parameter RecentlyActive is invalid: the only value is PT3H."))),
     };
     let filters = request.dimensions.unwrap_or_default();
@@ -348,7 +350,7 @@ pub fn list_metrics(service: &CloudWatchService, ctx: &RequestContext, request: 
                         *name == filter.name && filter.value.as_ref().is_none_or(|wanted| wanted == value)
                     })
                 })
-                && recent_since.is_none_or(|since| metric.last_seen_ms.is_some_and(|seen| seen >= since))
+                && metric.last_seen_ms.is_some_and(|seen| seen >= listed_since)
                 && after.as_ref().is_none_or(|after| **identity > *after)
         })
         .map(|metric| metric.identity)
