@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::streams::sequence_token;
 use super::tokens::{self, StreamPosition};
-use super::{LogsService, messages, resolve_group, scope, store_error};
+use super::{LogsService, messages, named_group, resolve_group, store_error};
 use crate::monitoring::scope as metric_scope;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -99,10 +99,7 @@ pub fn admit(timestamps: &[i64], now: i64, retention_days: Option<i32>) -> Admis
 }
 
 pub async fn put(service: &LogsService, ctx: &RequestContext, request: PutLogEventsRequest) -> Result<PutLogEventsResponse, ApiError> {
-    let group = service
-        .store
-        .group(&scope(ctx), &request.log_group_name)
-        .ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
+    let group = named_group(&service.store, ctx, &request.log_group_name)?;
     let stream = service
         .store
         .stream(group.id, &request.log_stream_name)

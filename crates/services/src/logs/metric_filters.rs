@@ -20,7 +20,7 @@ use argus_storage::{MetricFilterCatalog, MetricFilterRecord};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use super::{LogsService, messages, scope, store_error, tokens};
+use super::{LogsService, named_group, scope, store_error, tokens};
 use crate::Empty;
 
 /// AWS's quotas: filters per log group, dimensions per filter.
@@ -268,10 +268,7 @@ pub struct PutMetricFilterRequest {
 }
 
 pub async fn put(service: &LogsService, ctx: &RequestContext, request: PutMetricFilterRequest) -> Result<Empty, ApiError> {
-    let group = service
-        .store
-        .group(&scope(ctx), &request.log_group_name)
-        .ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
+    let group = named_group(&service.store, ctx, &request.log_group_name)?;
     let record = MetricFilterRecord {
         group_id: group.id,
         name: request.filter_name,
@@ -303,10 +300,7 @@ pub struct DeleteMetricFilterRequest {
 }
 
 pub async fn delete(service: &LogsService, ctx: &RequestContext, request: DeleteMetricFilterRequest) -> Result<Empty, ApiError> {
-    let group = service
-        .store
-        .group(&scope(ctx), &request.log_group_name)
-        .ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
+    let group = named_group(&service.store, ctx, &request.log_group_name)?;
     let catalog = Arc::clone(&service.filter_catalog);
     let name = request.filter_name.clone();
     let deleted = tokio::task::spawn_blocking(move || catalog.delete_metric_filter(group.id, &name))
@@ -373,7 +367,7 @@ pub fn describe(
     }
     let scope = scope(ctx);
     let groups = match &request.log_group_name {
-        Some(name) => vec![service.store.group(&scope, name).ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?],
+        Some(name) => vec![named_group(&service.store, ctx, name)?],
         None => service.store.list_groups(&scope, None, |_, _| true, usize::MAX).0,
     };
     // AWS applies the prefix only together with a log group name.

@@ -101,7 +101,12 @@ pub(crate) fn resolve_group(
             return Err(ApiError::invalid_parameter("Should provide either logGroupName or logGroupIdentifier."));
         }
     };
-    store.group(&scope(ctx), wanted).ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))
+    named_group(store, ctx, wanted)
+}
+
+/// An existing group by name, or AWS's not-found error.
+pub(crate) fn named_group(store: &LogStore, ctx: &RequestContext, name: &str) -> Result<GroupInfo, ApiError> {
+    store.group(&scope(ctx), name).ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))
 }
 
 /// A log group name from a name or an ARN in the caller's account and

@@ -7,7 +7,7 @@ use argus_storage::logs::StreamInfo;
 use serde::{Deserialize, Serialize};
 
 use crate::Empty;
-use super::{LogsService, messages, resolve_group, scope, store_error, tokens};
+use super::{LogsService, named_group, resolve_group, store_error, tokens};
 
 const DEFAULT_DESCRIBE_LIMIT: usize = 50;
 
@@ -19,19 +19,13 @@ pub struct StreamRequest {
 }
 
 pub async fn create(service: &LogsService, ctx: &RequestContext, request: StreamRequest) -> Result<Empty, ApiError> {
-    let group = service
-        .store
-        .group(&scope(ctx), &request.log_group_name)
-        .ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
+    let group = named_group(&service.store, ctx, &request.log_group_name)?;
     service.store.create_stream(group.id, &request.log_stream_name, service.now()).await.map_err(store_error)?;
     Ok(Empty {})
 }
 
 pub async fn delete(service: &LogsService, ctx: &RequestContext, request: StreamRequest) -> Result<Empty, ApiError> {
-    let group = service
-        .store
-        .group(&scope(ctx), &request.log_group_name)
-        .ok_or_else(|| ApiError::not_found(messages::GROUP_NOT_FOUND))?;
+    let group = named_group(&service.store, ctx, &request.log_group_name)?;
     service.store.delete_stream(group.id, &request.log_stream_name).await.map_err(store_error)?;
     Ok(Empty {})
 }
