@@ -1,6 +1,8 @@
-//! A minimal awsJson1.1 client for the benchmarks: one HTTP/1.1 keep-alive
+//! A minimal awsJson client for the benchmarks: one HTTP/1.1 keep-alive
 //! connection (hyper's connection-level API, so N clients are exactly N TCP
-//! connections) that sends SigV4-signed `POST /` requests.
+//! connections) that sends SigV4-signed `POST /` requests to one service:
+//! CloudWatch Logs (awsJson1.1) or CloudWatch (awsJson1.0 in query mode, as
+//! botocore sends it when the model's protocol is `json`).
 //!
 //! It speaks plain `http://` only: the benchmarks measure the server on
 //! loopback, not TLS.
@@ -17,8 +19,34 @@ use tokio::net::TcpStream;
 
 use super::sign::{Credentials, Signer, sha256_hex};
 
-pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328";
-const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// What distinguishes one awsJson service on the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonApi {
+    /// `X-Amz-Target` is `<prefix>.<operation>`.
+    pub target_prefix: &'static str,
+    pub content_type: &'static str,
+    /// The SigV4 credential scope's service.
+    pub signing_name: &'static str,
+    /// Sends (and signs) `x-amzn-query-mode: true`, asking a query-compatible
+    /// service for query-style error codes, as botocore does.
+    pub query_mode: bool,
+}
+
+pub const LOGS: JsonApi = JsonApi {
+    target_prefix: "Logs_20140328",
+    content_type: "application/x-amz-json-1.1",
+    signing_name: "logs",
+    query_mode: false,
+};
+
+pub const CLOUDWATCH: JsonApi = JsonApi {
+    target_prefix: "GraniteServiceVersion20100801",
+    content_type: "application/x-amz-json-1.0",
+    signing_name: "monitoring",
+    query_mode: true,
+};
+
+const QUERY_MODE_HEADER: &str = "x-amzn-query-mode";
 
 /// Where requests go: `host:port` to connect to, and the `Host` header
 /// (what the signature covers).
@@ -81,17 +109,29 @@ impl Reply {
 /// reconnections are counted.
 pub struct Connection {
     endpoint: Endpoint,
+    api: JsonApi,
     signer: Signer,
     sender: SendRequest<Full<Bytes>>,
     pub reconnects: u64,
 }
 
 impl Connection {
+    /// A CloudWatch Logs connection.
     pub async fn open(endpoint: &Endpoint, credentials: &Credentials) -> anyhow::Result<Self> {
+        Self::open_api(endpoint, credentials, LOGS).await
+    }
+
+    /// A connection to `api`; the credentials are scoped to its signing name.
+    pub async fn open_api(
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        api: JsonApi,
+    ) -> anyhow::Result<Self> {
         let sender = handshake(endpoint).await?;
         Ok(Self {
             endpoint: endpoint.clone(),
-            signer: Signer::new(credentials.clone()),
+            api,
+            signer: Signer::new(credentials.for_service(api.signing_name)),
             sender,
             reconnects: 0,
         })
@@ -104,27 +144,38 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a CloudWatch Logs operation with a body whose hash is known.
+    /// Sends an operation of the connection's service with a body whose
+    /// hash is known.
     pub async fn call_prehashed(
         &mut self,
         operation: &str,
         body: Bytes,
         payload_sha256: &str,
     ) -> anyhow::Result<Reply> {
-        let target = format!("{LOGS_TARGET_PREFIX}.{operation}");
+        let target = format!("{}.{operation}", self.api.target_prefix);
+        let extra_headers: &[(&str, &str)] = if self.api.query_mode {
+            &[(QUERY_MODE_HEADER, "true")]
+        } else {
+            &[]
+        };
         let signature = self.signer.sign(
             SystemTime::now(),
             &self.endpoint.host_header,
-            CONTENT_TYPE,
+            self.api.content_type,
             &target,
+            extra_headers,
             payload_sha256,
         );
-        let request = Request::post("/")
+        let mut request = Request::post("/")
             .header(http::header::HOST, &self.endpoint.host_header)
-            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(http::header::CONTENT_TYPE, self.api.content_type)
             .header("x-amz-target", target)
             .header("x-amz-date", signature.amz_date)
-            .header(http::header::AUTHORIZATION, signature.authorization)
+            .header(http::header::AUTHORIZATION, signature.authorization);
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
             .body(Full::new(body))
             .context("building the request")?;
         // Nothing was sent on a connection that is no longer ready, so
@@ -148,7 +199,7 @@ impl Connection {
         Ok(Reply { status, body })
     }
 
-    /// Sends a CloudWatch Logs operation with a JSON body.
+    /// Sends an operation of the connection's service with a JSON body.
     pub async fn call(
         &mut self,
         operation: &str,

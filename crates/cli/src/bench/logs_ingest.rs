@@ -1,11 +1,10 @@
 //! `argus bench logs-ingest`: PutLogEvents throughput, batch latency and
 //! server memory.
 //!
-//! N connections (one task each, HTTP/1.1 keep-alive) take batch numbers
-//! from a shared counter until `--events` are sent, so faster connections do
-//! more and the total is exact. Connection `c` sends its `j`-th batch to
-//! stream `(c + j·N) mod streams`: with the default of one stream per
-//! connection, each connection owns its stream.
+//! N connections (HTTP/1.1 keep-alive) send pre-built batches
+//! (`workload.rs`) until `--events` are sent (`driver.rs`). Connection `c`
+//! sends its `j`-th batch to stream `(c + j·N) mod streams`: with the
+//! default of one stream per connection, each connection owns its stream.
 //!
 //! Without `--rate` every connection sends its next batch as soon as the
 //! previous one is acknowledged (closed loop: the maximum sustained rate).
@@ -15,16 +14,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use clap::{Args, ValueEnum};
-use hdrhistogram::Histogram;
 
-use super::client::{Connection, Endpoint, Reply};
-use super::report::{IngestReport, Percentiles, machine_description};
-use super::server::{RssSampler, SpawnedServer, cpu_seconds, disk_usage};
+use super::client::{Connection, Endpoint};
+use super::driver::{self, Plan};
+use super::report::{IngestReport, Percentiles, command_line, machine_description};
+use super::server::{RssSampler, SpawnedServer, disk_usage};
 use super::sign::Credentials;
 use super::workload::Workload;
 
@@ -32,12 +30,6 @@ use super::workload::Workload;
 const MAX_BATCH_EVENTS: usize = 10_000;
 const MAX_BATCH_BYTES: usize = 1_048_576;
 const PER_EVENT_OVERHEAD_BYTES: usize = 26;
-
-/// How many failed requests are printed.
-const ERROR_SAMPLES: usize = 5;
-
-/// Latencies are recorded in microseconds up to ten minutes.
-const MAX_LATENCY_MICROS: u64 = 600_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Fsync {
@@ -118,86 +110,6 @@ enum Target {
         url: String,
         sampler: Option<RssSampler>,
     },
-}
-
-/// What one connection measured.
-struct ConnectionStats {
-    latency_micros: Histogram<u64>,
-    service_micros: Histogram<u64>,
-    batches: u64,
-    events: u64,
-    message_bytes: u64,
-    request_bytes: u64,
-    errors: u64,
-    error_samples: Vec<String>,
-    reconnects: u64,
-    /// Per-batch timings, kept only for `--latency-log`.
-    timeline: Option<Vec<BatchTiming>>,
-}
-
-/// When one batch was sent and how long it took, for `--latency-log`.
-struct BatchTiming {
-    batch_number: u64,
-    connection: usize,
-    due: Duration,
-    sent: Duration,
-    finished: Duration,
-}
-
-impl ConnectionStats {
-    fn new(keep_timeline: bool) -> anyhow::Result<Self> {
-        Ok(Self {
-            latency_micros: Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)?,
-            service_micros: Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)?,
-            batches: 0,
-            events: 0,
-            message_bytes: 0,
-            request_bytes: 0,
-            errors: 0,
-            error_samples: Vec::new(),
-            reconnects: 0,
-            timeline: keep_timeline.then(Vec::new),
-        })
-    }
-
-    fn record_error(&mut self, description: String) {
-        self.errors += 1;
-        if self.error_samples.len() < ERROR_SAMPLES {
-            self.error_samples.push(description);
-        }
-    }
-
-    fn merge(&mut self, other: Self) -> anyhow::Result<()> {
-        self.latency_micros.add(&other.latency_micros)?;
-        self.service_micros.add(&other.service_micros)?;
-        self.batches += other.batches;
-        self.events += other.events;
-        self.message_bytes += other.message_bytes;
-        self.request_bytes += other.request_bytes;
-        self.errors += other.errors;
-        self.reconnects += other.reconnects;
-        if let (Some(timeline), Some(other_timeline)) = (&mut self.timeline, other.timeline) {
-            timeline.extend(other_timeline);
-        }
-        for sample in other.error_samples {
-            if self.error_samples.len() < ERROR_SAMPLES {
-                self.error_samples.push(sample);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Read-only state the connections share during the timed phase.
-struct Plan {
-    workload: Workload,
-    next_batch: AtomicU64,
-    total_batches: u64,
-    connections: usize,
-    streams: usize,
-    /// Time between two batches' due times under `--rate`.
-    batch_interval: Option<Duration>,
-    keep_timeline: bool,
 }
 
 pub fn run(args: LogsIngestArgs) -> anyhow::Result<()> {
@@ -293,17 +205,15 @@ async fn run_async(args: &LogsIngestArgs) -> anyhow::Result<IngestReport> {
         args.event_bytes,
     )?;
     let batch_pool_per_stream = workload.pool_len();
-    let plan = Arc::new(Plan {
-        workload,
-        next_batch: AtomicU64::new(0),
+    let plan = Arc::new(Plan::new(
+        Arc::new(workload),
+        "PutLogEvents",
         total_batches,
-        connections: args.connections,
-        streams: stream_count,
-        keep_timeline: args.latency_log.is_some(),
-        batch_interval: args
-            .rate
+        args.connections,
+        args.rate
             .map(|rate| Duration::from_secs_f64(args.batch as f64 / rate)),
-    });
+        args.latency_log.is_some(),
+    ));
 
     // Connect before the clock starts: the timed phase is requests only.
     let mut connections = Vec::with_capacity(args.connections);
@@ -314,29 +224,12 @@ async fn run_async(args: &LogsIngestArgs) -> anyhow::Result<IngestReport> {
         Target::Spawned(server) => Some(server.pid()),
         Target::External { .. } => args.server_pid,
     };
-    let client_pid = std::process::id();
-    let server_cpu_before = server_pid.and_then(cpu_seconds);
-    let client_cpu_before = cpu_seconds(client_pid);
-    let start = tokio::time::Instant::now();
-    let mut tasks = Vec::with_capacity(args.connections);
-    for (index, connection) in connections.into_iter().enumerate() {
-        tasks.push(tokio::spawn(drive(
-            index,
-            connection,
-            Arc::clone(&plan),
-            start,
-        )));
-    }
-    let mut totals = ConnectionStats::new(args.latency_log.is_some())?;
-    for task in tasks {
-        totals.merge(task.await.context("a client connection task panicked")??)?;
-    }
-    let elapsed = start.elapsed();
+    let phase = driver::run(connections, plan, server_pid).await?;
+    let elapsed = phase.elapsed;
+    let mut totals = phase.totals;
     if let (Some(path), Some(timeline)) = (&args.latency_log, &mut totals.timeline) {
-        write_latency_log(path, timeline)?;
+        driver::write_latency_log(path, timeline)?;
     }
-    let server_cpu_seconds = cpu_used(server_pid.and_then(cpu_seconds), server_cpu_before);
-    let client_cpu_seconds = cpu_used(cpu_seconds(client_pid), client_cpu_before);
 
     let (
         fsync,
@@ -386,13 +279,13 @@ async fn run_async(args: &LogsIngestArgs) -> anyhow::Result<IngestReport> {
         event_bytes_target: args.event_bytes,
         rate_limit: args.rate,
         batch_pool_per_stream,
-        events_acknowledged: totals.events,
+        events_acknowledged: totals.items,
         batches_acknowledged: totals.batches,
         errors: totals.errors,
         reconnects: totals.reconnects,
         error_samples: totals.error_samples,
         elapsed_seconds: seconds,
-        events_per_second: totals.events as f64 / seconds,
+        events_per_second: totals.items as f64 / seconds,
         message_mb_per_second: totals.message_bytes as f64 / 1e6 / seconds,
         request_mb_per_second: totals.request_bytes as f64 / 1e6 / seconds,
         batches_per_second: totals.batches as f64 / seconds,
@@ -400,8 +293,8 @@ async fn run_async(args: &LogsIngestArgs) -> anyhow::Result<IngestReport> {
         service_latency_ms: Percentiles::from_micros(&totals.service_micros),
         server_memory,
         server_rss_after_load_bytes,
-        server_cpu_seconds,
-        client_cpu_seconds,
+        server_cpu_seconds: phase.server_cpu_seconds,
+        client_cpu_seconds: phase.client_cpu_seconds,
         server_shutdown_seconds,
         data_dir_bytes,
     })
@@ -472,168 +365,4 @@ pub(super) async fn create_group_and_streams(
         );
     }
     Ok(())
-}
-
-/// One connection's loop: claim a batch number, wait for its slot under
-/// `--rate`, send, record.
-async fn drive(
-    index: usize,
-    mut connection: Connection,
-    plan: Arc<Plan>,
-    start: tokio::time::Instant,
-) -> anyhow::Result<ConnectionStats> {
-    let mut stats = ConnectionStats::new(plan.keep_timeline)?;
-    let mut sent_by_this_connection = 0_usize;
-    loop {
-        let batch_number = plan.next_batch.fetch_add(1, Ordering::Relaxed);
-        if batch_number >= plan.total_batches {
-            stats.reconnects = connection.reconnects;
-            return Ok(stats);
-        }
-        let due = match plan.batch_interval {
-            Some(interval) => {
-                let due = start + interval.mul_f64(batch_number as f64);
-                tokio::time::sleep_until(due).await;
-                Some(due)
-            }
-            None => None,
-        };
-        let stream = (index + sent_by_this_connection * plan.connections) % plan.streams;
-        // Connections sharing a stream start at different pool entries.
-        let round = sent_by_this_connection + index;
-        sent_by_this_connection += 1;
-        let Some(batch) = plan.workload.batch(stream, round) else {
-            bail!("no pre-built batch for stream {stream}");
-        };
-
-        let sent_at = tokio::time::Instant::now();
-        let outcome = connection
-            .call_prehashed("PutLogEvents", batch.body.clone(), &batch.payload_sha256)
-            .await;
-        let finished = tokio::time::Instant::now();
-        match outcome {
-            Ok(reply) if is_fully_accepted(&reply) => {
-                let latency = finished - due.unwrap_or(sent_at);
-                stats.latency_micros.saturating_record(micros(latency));
-                stats
-                    .service_micros
-                    .saturating_record(micros(finished - sent_at));
-                stats.batches += 1;
-                stats.events += batch.events;
-                stats.message_bytes += batch.message_bytes;
-                stats.request_bytes += batch.body.len() as u64;
-                if let Some(timeline) = &mut stats.timeline {
-                    timeline.push(BatchTiming {
-                        batch_number,
-                        connection: index,
-                        due: due.unwrap_or(sent_at) - start,
-                        sent: sent_at - start,
-                        finished: finished - start,
-                    });
-                }
-            }
-            Ok(reply) => stats.record_error(format!(
-                "PutLogEvents batch {batch_number}: {}",
-                reply.describe()
-            )),
-            Err(error) => {
-                stats.record_error(format!("PutLogEvents batch {batch_number}: {error:#}"));
-                if let Err(error) = connection.reopen().await {
-                    stats
-                        .record_error(format!("connection {index} could not reconnect: {error:#}"));
-                    stats.reconnects = connection.reconnects;
-                    return Ok(stats);
-                }
-            }
-        }
-    }
-}
-
-/// `batch,connection,due_ms,sent_ms,finished_ms,latency_ms,service_ms`, in batch order.
-fn write_latency_log(path: &std::path::Path, timeline: &mut [BatchTiming]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    timeline.sort_by_key(|timing| timing.batch_number);
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(
-        out,
-        "batch,connection,due_ms,sent_ms,finished_ms,latency_ms,service_ms"
-    )?;
-    let millis = |duration: Duration| duration.as_secs_f64() * 1_000.0;
-    for timing in timeline.iter() {
-        writeln!(
-            out,
-            "{},{},{:.3},{:.3},{:.3},{:.3},{:.3}",
-            timing.batch_number,
-            timing.connection,
-            millis(timing.due),
-            millis(timing.sent),
-            millis(timing.finished),
-            millis(timing.finished.saturating_sub(timing.due)),
-            millis(timing.finished.saturating_sub(timing.sent)),
-        )?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-/// CPU seconds used between two readings.
-pub(super) fn cpu_used(after: Option<f64>, before: Option<f64>) -> Option<f64> {
-    Some(after? - before?)
-}
-
-/// 200 and no `rejectedLogEventsInfo`: every event of the batch was stored.
-pub(super) fn is_fully_accepted(reply: &Reply) -> bool {
-    reply.status == http::StatusCode::OK && !contains(&reply.body, b"rejectedLogEventsInfo")
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
-}
-
-fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros())
-        .unwrap_or(u64::MAX)
-        .max(1)
-}
-
-pub(super) fn command_line() -> String {
-    let mut words = Vec::new();
-    for (index, argument) in std::env::args().enumerate() {
-        if index == 0 {
-            words.push("argus".to_owned());
-        } else if argument.contains(char::is_whitespace) {
-            words.push(format!("'{argument}'"));
-        } else {
-            words.push(argument);
-        }
-    }
-    words.join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejected_events_are_not_an_acknowledgement() {
-        let accepted = Reply {
-            status: http::StatusCode::OK,
-            body: bytes::Bytes::from_static(br#"{"nextSequenceToken":"1"}"#),
-        };
-        assert!(is_fully_accepted(&accepted));
-        let rejected = Reply {
-            status: http::StatusCode::OK,
-            body: bytes::Bytes::from_static(br#"{"nextSequenceToken":"1","rejectedLogEventsInfo":{"tooOldLogEventEndIndex":3}}"#),
-        };
-        assert!(!is_fully_accepted(&rejected));
-        let throttled = Reply {
-            status: http::StatusCode::BAD_REQUEST,
-            body: bytes::Bytes::new(),
-        };
-        assert!(!is_fully_accepted(&throttled));
-    }
 }

@@ -13,8 +13,10 @@
 
 mod client;
 mod corpus;
+mod driver;
 mod logs_ingest;
 mod logs_query;
+mod metrics;
 mod report;
 mod server;
 mod sign;
@@ -31,11 +33,16 @@ pub enum BenchCommand {
     /// needle, a first page, a full JSON-pattern count, bytes on disk, and a
     /// single-threaded memmem over the same data as the reference.
     LogsQuery(logs_query::LogsQueryArgs),
+    /// CloudWatch metrics: PutMetricData throughput, bytes per stored
+    /// datapoint, GetMetricStatistics and GetMetricData latency, and the
+    /// cost of metric filters on PutLogEvents.
+    Metrics(metrics::MetricsArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::LogsIngest(args) => logs_ingest::run(args),
         BenchCommand::LogsQuery(args) => logs_query::run(args),
+        BenchCommand::Metrics(args) => metrics::run(args),
     }
 }

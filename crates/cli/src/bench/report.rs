@@ -197,6 +197,21 @@ pub fn thousands(value: f64) -> String {
     grouped
 }
 
+/// The command line of this run, as the report shows it (`argus bench …`).
+pub fn command_line() -> String {
+    let mut words = Vec::new();
+    for (index, argument) in std::env::args().enumerate() {
+        if index == 0 {
+            words.push("argus".to_owned());
+        } else if argument.contains(char::is_whitespace) {
+            words.push(format!("'{argument}'"));
+        } else {
+            words.push(argument);
+        }
+    }
+    words.join(" ")
+}
+
 /// `AMD EPYC (2 cores)`, from `/proc/cpuinfo`.
 pub fn machine_description() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

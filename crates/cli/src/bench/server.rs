@@ -292,6 +292,47 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((user_ticks + system_ticks) as f64 / TICKS_PER_SECOND)
 }
 
+/// Bytes a process has caused to be written to storage so far
+/// (`write_bytes` of `/proc/<pid>/io`), `None` once it is gone or unreadable.
+pub fn io_write_bytes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// Sequential appends of `block_bytes` to a new file in `dir`, each followed
+/// by `fdatasync`, for about `duration`: what a WAL's group commits can get
+/// from this disk. Returns (MB/s, syncs/s); the file is removed.
+pub fn fsync_write_rate(
+    dir: &Path,
+    block_bytes: usize,
+    duration: Duration,
+) -> anyhow::Result<(f64, f64)> {
+    use std::io::Write as _;
+    let file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let mut handle = file.as_file();
+    let block = vec![0x5a_u8; block_bytes];
+    let started = Instant::now();
+    let mut syncs = 0_u64;
+    while started.elapsed() < duration {
+        handle.write_all(&block)?;
+        handle.sync_data()?;
+        syncs += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
+    Ok((
+        syncs as f64 * block_bytes as f64 / 1e6 / seconds,
+        syncs as f64 / seconds,
+    ))
+}
+
+/// CPU seconds used between two readings.
+pub fn cpu_used(after: Option<f64>, before: Option<f64>) -> Option<f64> {
+    Some(after? - before?)
+}
+
 /// CPU time every process on the machine has used so far (user, nice,
 /// system, irq, softirq and steal from `/proc/stat`): compared with one
 /// process's share, it shows whether anything else competed for the cores.
@@ -354,6 +395,11 @@ mod tests {
     #[test]
     fn reads_machine_cpu_time() {
         assert!(machine_busy_seconds().is_some_and(|seconds| seconds > 0.0));
+    }
+
+    #[test]
+    fn reads_this_process_disk_writes() {
+        assert!(io_write_bytes(std::process::id()).is_some());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SigV4 signing for the benchmark client: the `Authorization` header form,
 //! as botocore's `SigV4Auth` signs an awsJson request (every header it sends
 //! except the ones botocore never signs: `content-type;host;x-amz-date;x-amz-target`,
+//! plus `x-amzn-query-mode` for CloudWatch's query-compatible awsJson1.0,
 //! and the SHA-256 of the body as the payload hash).
 //!
 //! Spec: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html>.
@@ -19,7 +20,8 @@ use sha2::{Digest, Sha256};
 type HmacSha256 = Hmac<Sha256>;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-const SIGNED_HEADERS: &str = "content-type;host;x-amz-date;x-amz-target";
+/// The headers every request signs, in canonical (sorted) order.
+const BASE_SIGNED_HEADERS: &str = "content-type;host;x-amz-date;x-amz-target";
 
 /// Access key, secret and scope of the requests a client signs.
 #[derive(Debug, Clone)]
@@ -49,6 +51,17 @@ pub struct Signer {
     second_stamp: Option<(u64, String)>,
 }
 
+impl Credentials {
+    /// The same keys and region, scoped to another service's signing name
+    /// (`logs`, `monitoring`).
+    pub fn for_service(&self, service: &str) -> Self {
+        Self {
+            service: service.to_owned(),
+            ..self.clone()
+        }
+    }
+}
+
 impl Signer {
     pub fn new(credentials: Credentials) -> Self {
         Self {
@@ -59,23 +72,40 @@ impl Signer {
     }
 
     /// Signs `POST /` with the given headers and body hash (lowercase hex).
+    /// `extra_headers` are further signed headers, lowercase, sorted, and
+    /// sorting after `x-amz-target` (such as `x-amzn-query-mode`).
     pub fn sign(
         &mut self,
         now: SystemTime,
         host: &str,
         content_type: &str,
         target: &str,
+        extra_headers: &[(&str, &str)],
         payload_sha256_hex: &str,
     ) -> Signature {
+        debug_assert!(
+            extra_headers
+                .iter()
+                .all(|(name, _)| *name > "x-amz-target" && name.to_ascii_lowercase() == *name),
+            "extra signed headers must be lowercase and sort after x-amz-target"
+        );
         let amz_date = self.amz_date(now);
         let day = amz_date.get(..8).unwrap_or_default().to_owned();
         let scope = format!(
             "{day}/{}/{}/aws4_request",
             self.credentials.region, self.credentials.service
         );
-        let canonical_request = format!(
-            "POST\n/\n\ncontent-type:{content_type}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n\n{SIGNED_HEADERS}\n{payload_sha256_hex}"
+        let mut signed_headers = BASE_SIGNED_HEADERS.to_owned();
+        let mut canonical_headers = format!(
+            "content-type:{content_type}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n"
         );
+        for (name, value) in extra_headers {
+            signed_headers.push(';');
+            signed_headers.push_str(name);
+            canonical_headers.push_str(&format!("{name}:{}\n", value.trim()));
+        }
+        let canonical_request =
+            format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{payload_sha256_hex}");
         let string_to_sign = format!(
             "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
             hex::encode(Sha256::digest(canonical_request.as_bytes()))
@@ -83,7 +113,7 @@ impl Signer {
         let key = self.signing_key(&day);
         let signature = hex::encode(hmac_sha256(&key, string_to_sign.as_bytes()));
         let authorization = format!(
-            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={SIGNED_HEADERS}, Signature={signature}",
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
             self.credentials.access_key_id
         );
         Signature {
@@ -209,6 +239,7 @@ mod tests {
             "127.0.0.1:4566",
             content_type,
             target,
+            &[],
             &sha256_hex(body),
         );
         let request = http::Request::post("/")
@@ -227,5 +258,43 @@ mod tests {
 
         let tampered = br#"{"logGroupName":"/other","logStreamName":"s","logEvents":[]}"#;
         assert!(verify(&parts, tampered, &OneSecret, now).is_err());
+    }
+
+    #[test]
+    fn argus_verifier_accepts_a_query_mode_cloudwatch_signature() {
+        let body = br#"{"Namespace":"Bench","MetricData":[{"MetricName":"m","Value":1}]}"#;
+        let now = SystemTime::now();
+        let mut signer = Signer::new(Credentials {
+            access_key_id: "AKIDBENCH".to_owned(),
+            secret_access_key: "bench-secret".to_owned(),
+            region: "us-east-1".to_owned(),
+            service: "monitoring".to_owned(),
+        });
+        let content_type = "application/x-amz-json-1.0";
+        let target = "GraniteServiceVersion20100801.PutMetricData";
+        let signature = signer.sign(
+            now,
+            "127.0.0.1:4566",
+            content_type,
+            target,
+            &[("x-amzn-query-mode", "true")],
+            &sha256_hex(body),
+        );
+        assert!(signature.authorization.contains(
+            "SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-amzn-query-mode,"
+        ));
+        let request = http::Request::post("/")
+            .header("host", "127.0.0.1:4566")
+            .header("content-type", content_type)
+            .header("x-amz-target", target)
+            .header("x-amzn-query-mode", "true")
+            .header("x-amz-date", &signature.amz_date)
+            .header("authorization", &signature.authorization)
+            .body(())
+            .expect("valid request");
+        let (parts, ()) = request.into_parts();
+        let verified = verify(&parts, body, &OneSecret, now + Duration::from_secs(1))
+            .expect("signature verifies");
+        assert_eq!(verified.service, "monitoring");
     }
 }

@@ -4,7 +4,13 @@
 //! Messages look like what services really log (access-log lines, key=value
 //! application lines, JSON lines) with varying ids, paths, statuses and
 //! latencies; each is padded or cut to a length drawn around the requested
-//! size. Timestamps are the build time, chronological within a batch.
+//! size. JSON lines are padded inside a `detail` field so they stay JSON
+//! (metric filters' JSON patterns must be able to match them), unless the
+//! requested size is shorter than the object. Timestamps are the build
+//! time, chronological within a batch.
+//!
+//! Other benchmarks bring their own bodies ([`Workload::from_pools`]) and
+//! share the driver (`driver.rs`) that sends them.
 //!
 //! Building every batch of a 10-million-event run up front would hold
 //! gigabytes in the client, so each stream gets a pool of distinct batches
@@ -21,17 +27,32 @@ use super::sign::sha256_hex;
 /// Upper bound on the pre-built bodies held by the client, all streams together.
 const POOL_BYTES: usize = 64 * 1024 * 1024;
 
-/// One pre-built PutLogEvents request body.
+/// One pre-built request body.
 #[derive(Debug)]
 pub struct Batch {
     pub body: Bytes,
     pub payload_sha256: String,
+    /// Log events, or metric datapoints.
     pub events: u64,
-    /// UTF-8 message bytes, the size CloudWatch counts (without the 26 per event).
+    /// UTF-8 message bytes, the size CloudWatch counts (without the 26 per
+    /// event); 0 for other operations.
     pub message_bytes: u64,
 }
 
-/// The pools of batches, one pool per stream.
+impl Batch {
+    /// A body of another operation, hashed here.
+    pub fn new(body: Vec<u8>, items: u64) -> Self {
+        let payload_sha256 = sha256_hex(&body);
+        Self {
+            body: Bytes::from(body),
+            payload_sha256,
+            events: items,
+            message_bytes: 0,
+        }
+    }
+}
+
+/// The pools of batches, one pool per stream (or per connection).
 #[derive(Debug)]
 pub struct Workload {
     pools: Vec<Vec<Batch>>,
@@ -88,6 +109,19 @@ impl Workload {
             pools.push(pool);
         }
         Ok(Self { pools })
+    }
+
+    /// Batches built elsewhere, one pool per connection (none empty).
+    pub fn from_pools(pools: Vec<Vec<Batch>>) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !pools.is_empty() && pools.iter().all(|pool| !pool.is_empty()),
+            "every pool needs at least one batch"
+        );
+        Ok(Self { pools })
+    }
+
+    pub fn pools(&self) -> usize {
+        self.pools.len()
     }
 
     /// The `round`-th batch for `stream`, cycling through its pool.
@@ -179,14 +213,29 @@ fn message(target_bytes: usize, random: &mut SplitMix64) -> String {
             random.below(5_000),
             random.below(4),
         ),
-        _ => format!(
-            "{{\"level\":\"{}\",\"service\":\"{}\",\"msg\":\"order processed\",\"order_id\":{},\"amount_cents\":{},\"trace_id\":\"{:016x}\"}}",
-            pick(&LEVELS, random).to_ascii_lowercase(),
-            pick(&SERVICES, random),
-            random.below(100_000_000),
-            random.below(1_000_000),
-            random.next(),
-        ),
+        _ => {
+            let object = format!(
+                "{{\"level\":\"{}\",\"service\":\"{}\",\"msg\":\"order processed\",\"status\":{},\"latency_ms\":{},\"order_id\":{},\"amount_cents\":{},\"trace_id\":\"{:016x}\"",
+                pick(&LEVELS, random).to_ascii_lowercase(),
+                pick(&SERVICES, random),
+                pick(&STATUSES, random),
+                random.below(2_000),
+                random.below(100_000_000),
+                random.below(1_000_000),
+                random.next(),
+            );
+            // A JSON line longer than the drawn length grows to fit, within
+            // the ±20% band, rather than being cut into invalid JSON.
+            let fitted = length.max(object.len() + JSON_DETAIL.len() + 3);
+            if fitted <= target_bytes + jitter
+                && let Some(line) = padded_json(&object, fitted, random)
+            {
+                return line;
+            }
+            let mut line = format!("{object}}}");
+            line.truncate(length);
+            return line;
+        }
     };
     if line.len() < length {
         line.push_str(" extra=");
@@ -198,6 +247,25 @@ fn message(target_bytes: usize, random: &mut SplitMix64) -> String {
     line
 }
 
+const JSON_DETAIL: &str = ",\"detail\":\"";
+
+/// `object` (an unclosed JSON object) closed with a `detail` string that
+/// brings it to exactly `length` bytes; `None` when it is already too long.
+fn padded_json(object: &str, length: usize, random: &mut SplitMix64) -> Option<String> {
+    // The detail holds at least one character, then `"}`.
+    if object.len() + JSON_DETAIL.len() + 3 > length {
+        return None;
+    }
+    let mut object = format!("{object}{JSON_DETAIL}");
+    let detail_end = length - 2;
+    while object.len() < detail_end {
+        object.push_str(&format!("{:016x}", random.next()));
+    }
+    object.truncate(detail_end);
+    object.push_str("\"}");
+    Some(object)
+}
+
 fn pick<T: Copy + Default>(choices: &[T], random: &mut SplitMix64) -> T {
     choices
         .get(random.below(choices.len()))
@@ -207,14 +275,14 @@ fn pick<T: Copy + Default>(choices: &[T], random: &mut SplitMix64) -> T {
 
 /// A tiny deterministic generator (SplitMix64): reproducible workloads, no
 /// dependency, and more than random enough for log lines.
-struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut mixed = self.0;
         mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -223,9 +291,20 @@ impl SplitMix64 {
     }
 
     /// Uniform-enough in `0..bound` (`bound` > 0).
-    fn below(&mut self, bound: usize) -> usize {
+    pub fn below(&mut self, bound: usize) -> usize {
         debug_assert!(bound > 0);
         (self.next() % bound.max(1) as u64) as usize
+    }
+
+    /// Uniform in `[0, 1)`, from the top 53 bits.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1_u64 << 53) as f64
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn gaussian(&mut self) -> f64 {
+        let radius = (-2.0 * (1.0 - self.unit()).ln()).sqrt();
+        radius * (std::f64::consts::TAU * self.unit()).cos()
     }
 }
 
@@ -258,6 +337,11 @@ mod tests {
                 message.len()
             );
             total += message.len() as u64;
+            if message.starts_with('{') {
+                let object: serde_json::Value =
+                    serde_json::from_str(message).expect("JSON lines are JSON");
+                assert!(object["status"].is_u64() && object["latency_ms"].is_u64());
+            }
         }
         assert_eq!(total, batch.message_bytes);
         // CloudWatch's batch limit: messages plus 26 bytes per event.

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use super::super::client::{Connection, Endpoint};
 use super::super::corpus::Corpus;
-use super::super::logs_ingest::{cpu_used, is_fully_accepted};
-use super::super::server::cpu_seconds;
+use super::super::driver::is_fully_accepted;
+use super::super::server::{cpu_seconds, cpu_used};
 use super::super::sign::{Credentials, sha256_hex};
 
 const MAX_BATCH_EVENTS: usize = 10_000;

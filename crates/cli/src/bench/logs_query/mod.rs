@@ -37,8 +37,8 @@ use clap::Args;
 
 use super::client::{Endpoint, post_unsigned};
 use super::corpus::{Corpus, CorpusSpec};
-use super::logs_ingest::{Fsync, command_line, create_group_and_streams};
-use super::report::machine_description;
+use super::logs_ingest::{Fsync, create_group_and_streams};
+use super::report::{command_line, machine_description};
 use super::server::{SpawnedServer, cpu_seconds, disk_usage};
 use super::sign::Credentials;
 use queries::{QueryName, QuerySpec, Session};
