@@ -292,15 +292,6 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((user_ticks + system_ticks) as f64 / TICKS_PER_SECOND)
 }
 
-/// Bytes a process has caused to be written to storage so far
-/// (`write_bytes` of `/proc/<pid>/io`), `None` once it is gone or unreadable.
-pub fn io_write_bytes(pid: u32) -> Option<u64> {
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-    io.lines()
-        .find_map(|line| line.strip_prefix("write_bytes:"))
-        .and_then(|value| value.trim().parse().ok())
-}
-
 /// Sequential appends of `block_bytes` to a new file in `dir`, each followed
 /// by `fdatasync`, for about `duration`: what a WAL's group commits can get
 /// from this disk. Returns (MB/s, syncs/s); the file is removed.
@@ -395,11 +386,6 @@ mod tests {
     #[test]
     fn reads_machine_cpu_time() {
         assert!(machine_busy_seconds().is_some_and(|seconds| seconds > 0.0));
-    }
-
-    #[test]
-    fn reads_this_process_disk_writes() {
-        assert!(io_write_bytes(std::process::id()).is_some());
     }
 
     #[test]

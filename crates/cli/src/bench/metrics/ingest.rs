@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::super::driver::{self, Plan};
 use super::super::report::{Percentiles, thousands};
-use super::super::server::{fsync_write_rate, io_write_bytes};
+use super::super::server::fsync_write_rate;
 use super::super::workload::{Batch, Workload};
 use super::data::{MINUTE_S, Series, ingest_series, ingest_value, put_metric_data_body};
 use super::report::{median, mib};
@@ -76,8 +76,6 @@ pub struct IngestRun {
     pub latency_ms: Percentiles,
     pub server_cpu_seconds: Option<f64>,
     pub client_cpu_seconds: Option<f64>,
-    /// What the server wrote to disk (WAL records, block files, catalog) during the run.
-    pub server_disk_write_bytes: Option<u64>,
     pub errors: u64,
 }
 
@@ -158,13 +156,7 @@ pub async fn run(
             None,
             false,
         ));
-        let written_before = target.pid().and_then(io_write_bytes);
         let phase = driver::run(connections, plan, target.pid()).await?;
-        let written = target
-            .pid()
-            .and_then(io_write_bytes)
-            .zip(written_before)
-            .map(|(after, before)| after.saturating_sub(before));
         let seconds = phase.elapsed.as_secs_f64().max(f64::EPSILON);
         let totals = &phase.totals;
         errors.extend(totals.error_samples.iter().cloned());
@@ -176,7 +168,6 @@ pub async fn run(
             latency_ms: Percentiles::from_micros(&totals.latency_micros),
             server_cpu_seconds: phase.server_cpu_seconds,
             client_cpu_seconds: phase.client_cpu_seconds,
-            server_disk_write_bytes: written,
             errors: totals.errors,
         };
         eprintln!(
@@ -269,17 +260,9 @@ impl IngestSection {
             let cpu = run.server_cpu_seconds.map_or("unknown".to_owned(), |cpu| {
                 format!("{cpu:.1} s ({:.0}% of a core)", 100.0 * cpu / run.seconds)
             });
-            let written = run
-                .server_disk_write_bytes
-                .map_or("unknown".to_owned(), |bytes| {
-                    format!(
-                        "{:.1} B/datapoint",
-                        bytes as f64 / run.datapoints.max(1) as f64
-                    )
-                });
             let _ = writeln!(
                 text,
-                "  run {}          {} datapoints/s, {:.1} MB/s on the wire, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server CPU {cpu}, client CPU {:.1} s, disk writes {written}",
+                "  run {}          {} datapoints/s, {:.1} MB/s on the wire, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server CPU {cpu}, client CPU {:.1} s",
                 index + 1,
                 thousands(run.datapoints_per_second),
                 run.request_mb_per_second,
