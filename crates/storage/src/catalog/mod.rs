@@ -242,3 +242,102 @@ pub trait MetricCatalog: Send + Sync {
     /// Deletes the named dashboards; returns how many existed.
     fn delete_dashboards(&self, account: &str, region: &str, names: &[String]) -> Result<usize, CatalogError>;
 }
+
+// ------------------------------------------------------------------ alarms
+
+/// A CloudWatch alarm as stored: its configuration as the JSON of the
+/// fields it describes back with, and its current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRecord {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    /// `MetricAlarm` or `CompositeAlarm`.
+    pub kind: String,
+    pub config: String,
+    /// JSON list of `{"Key", "Value"}`.
+    pub tags: String,
+    pub config_updated_ms: i64,
+    pub state: AlarmStateRecord,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmStateRecord {
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub value: String,
+    pub reason: String,
+    pub reason_data: Option<String>,
+    pub updated_ms: i64,
+    pub transitioned_ms: i64,
+}
+
+/// One alarm history item (kept two weeks, as CloudWatch does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmHistoryRecord {
+    pub alarm_name: String,
+    pub alarm_kind: String,
+    pub timestamp_ms: i64,
+    /// `ConfigurationUpdate`, `StateUpdate` or `Action`.
+    pub item_type: String,
+    pub summary: String,
+    pub data: String,
+}
+
+/// An alarm action waiting to run (the outbox): written in the same
+/// transaction as the state change that caused it, removed when it has run,
+/// so a restart neither loses nor repeats it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmActionRecord {
+    pub id: u64,
+    pub account: String,
+    pub region: String,
+    pub alarm_name: String,
+    pub alarm_kind: String,
+    /// The action's ARN.
+    pub action: String,
+    pub subject: String,
+    pub message: String,
+    /// Not before this time (a composite alarm's suppressor wait period).
+    pub due_ms: i64,
+    /// The state the alarm entered, for suppression checks at run time.
+    pub state: String,
+}
+
+/// Filters of an alarm-history read.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmHistoryQuery<'a> {
+    pub alarm_name: Option<&'a str>,
+    pub kinds: &'a [String],
+    pub item_type: Option<&'a str>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub newest_first: bool,
+}
+
+/// Durable alarms, their history and pending actions.
+pub trait AlarmCatalog: Send + Sync {
+    fn load_alarms(&self) -> Result<Vec<AlarmRecord>, CatalogError>;
+    /// Creates or replaces the alarm (configuration, tags and state) and
+    /// appends the history items, in one transaction.
+    fn put_alarm(&self, alarm: &AlarmRecord, history: &[AlarmHistoryRecord]) -> Result<(), CatalogError>;
+    /// A state change: the new state, its history items and the actions it
+    /// runs, in one transaction. Returns the actions with their ids.
+    fn record_state(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        state: &AlarmStateRecord,
+        history: &[AlarmHistoryRecord],
+        actions: &[AlarmActionRecord],
+    ) -> Result<Vec<AlarmActionRecord>, CatalogError>;
+    /// Deletes the alarms (and their pending actions); returns how many
+    /// existed. Their history stays until it ages out, as on CloudWatch.
+    fn delete_alarms(&self, account: &str, region: &str, names: &[String]) -> Result<usize, CatalogError>;
+    fn pending_alarm_actions(&self) -> Result<Vec<AlarmActionRecord>, CatalogError>;
+    /// Removes a pending action that has run and records its outcome.
+    fn finish_alarm_action(&self, id: u64, account: &str, region: &str, outcome: &AlarmHistoryRecord) -> Result<(), CatalogError>;
+    fn alarm_history(&self, account: &str, region: &str, query: &AlarmHistoryQuery<'_>) -> Result<Vec<AlarmHistoryRecord>, CatalogError>;
+    /// Drops history items older than `before_ms`.
+    fn prune_alarm_history(&self, before_ms: i64) -> Result<usize, CatalogError>;
+}

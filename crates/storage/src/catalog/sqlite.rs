@@ -13,6 +13,7 @@ use super::{
     StreamStats, Tags,
 };
 
+mod alarms;
 mod metric_filters;
 mod metrics;
 
@@ -126,6 +127,7 @@ impl SqliteCatalog {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(alarms::SCHEMA)?;
         // Catalogs written before segments had token indexes.
         let has_index_bytes = conn
             .prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'index_bytes'")?
