@@ -5,6 +5,7 @@
 //! `dashboard_body.rs`), with CloudWatch's validation rules and messages
 //! (API reference: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/>).
 
+pub mod alarms;
 pub mod dashboard_body;
 mod dashboards;
 mod labels;

@@ -1,0 +1,2 @@
+//! CloudWatch alarms.
+pub mod evaluate;
