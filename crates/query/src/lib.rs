@@ -7,3 +7,4 @@
 
 pub mod filter;
 pub mod metric_math;
+pub mod sns_filter;
