@@ -48,6 +48,17 @@ pub struct ServeArgs {
     /// Testing aid: lets `POST /_argus/clock?advance_ms=N` move Argus's clock forward
     #[arg(long)]
     test_clock: bool,
+    /// The URL webhook and mail recipients reach Argus at (subscription confirm/unsubscribe links,
+    /// the SNS signing certificate, alarm links) [env: ARGUS_PUBLIC_URL] [default: http://<listen address>]
+    #[arg(long, env = "ARGUS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SMTP relay for SNS email subscriptions: `smtp://[user:pass@]host[:port]` (plain),
+    /// `...?tls=required` (STARTTLS) or `smtps://...` (TLS) [env: ARGUS_SMTP_URL]
+    #[arg(long, env = "ARGUS_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender address of notification mails [env: ARGUS_SMTP_FROM] [default: no-reply@argus.localhost]
+    #[arg(long, env = "ARGUS_SMTP_FROM")]
+    smtp_from: Option<String>,
 }
 
 /// The TOML file's keys: the same settings as the flags.
@@ -61,6 +72,9 @@ struct FileConfig {
     fsync: Option<String>,
     max_body_bytes: Option<usize>,
     root_credentials: Option<Credentials>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 pub struct Settings {
@@ -69,7 +83,8 @@ pub struct Settings {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
 }
 
@@ -78,27 +93,57 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),
     };
-    let listen = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    let account_id = args.account_id.or(file.account_id).unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let account_id = args
+        .account_id
+        .or(file.account_id)
+        .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
     if account_id.len() != 12 || !account_id.bytes().all(|byte| byte.is_ascii_digit()) {
         bail!("account id `{account_id}` must be 12 digits");
     }
-    let fsync_text = args.fsync.or(file.fsync).unwrap_or_else(|| "always".to_string());
-    let fsync: FsyncPolicy = fsync_text.parse().map_err(|error| anyhow::anyhow!("invalid --fsync `{fsync_text}`: {error}"))?;
+    let fsync_text = args
+        .fsync
+        .or(file.fsync)
+        .unwrap_or_else(|| "always".to_string());
+    let fsync: FsyncPolicy = fsync_text
+        .parse()
+        .map_err(|error| anyhow::anyhow!("invalid --fsync `{fsync_text}`: {error}"))?;
     let root_credentials = match (args.root_access_key_id, args.root_secret_access_key) {
-        (Some(access_key_id), Some(secret_access_key)) => Some(Credentials { access_key_id, secret_access_key }),
+        (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
+            access_key_id,
+            secret_access_key,
+        }),
         (None, None) => file.root_credentials,
-        _ => bail!("set both ARGUS_ROOT_ACCESS_KEY_ID and ARGUS_ROOT_SECRET_ACCESS_KEY, or neither"),
+        _ => {
+            bail!("set both ARGUS_ROOT_ACCESS_KEY_ID and ARGUS_ROOT_SECRET_ACCESS_KEY, or neither")
+        }
     };
     let mut server = ServerConfig::new(listen, data_dir);
     server.account_id = account_id;
     server.fsync = fsync;
     server.root_credentials = root_credentials;
     server.test_clock = args.test_clock;
+    server.public_url = args
+        .public_url
+        .or(file.public_url)
+        .map(|url| url.trim_end_matches('/').to_string());
+    server.smtp_url = args.smtp_url.or(file.smtp_url);
+    if let Some(from) = args.smtp_from.or(file.smtp_from) {
+        server.smtp_from = from;
+    }
     if let Some(max) = args.max_body_bytes.or(file.max_body_bytes) {
         server.max_body_bytes = max;
     }
-    let log = args.log.or(file.log).unwrap_or_else(|| DEFAULT_LOG.to_string());
+    let log = args
+        .log
+        .or(file.log)
+        .unwrap_or_else(|| DEFAULT_LOG.to_string());
     Ok(Settings { server, log })
 }

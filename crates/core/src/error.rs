@@ -116,6 +116,12 @@ error_codes! {
     SnsInvalidParameter => ("InvalidParameterException", 400, true),
     NotFound => ("NotFoundException", 404, true),
     AuthorizationError => ("AuthorizationErrorException", 403, true),
+    EmptyBatchRequest => ("EmptyBatchRequestException", 400, true),
+    TooManyEntriesInBatchRequest => ("TooManyEntriesInBatchRequestException", 400, true),
+    BatchEntryIdsNotDistinct => ("BatchEntryIdsNotDistinctException", 400, true),
+    InvalidBatchEntryId => ("InvalidBatchEntryIdException", 400, true),
+    BatchRequestTooLong => ("BatchRequestTooLongException", 400, true),
+    TagLimitExceeded => ("TagLimitExceededException", 400, true),
 }
 
 /// An error to send to an AWS API client.
@@ -131,7 +137,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), members: None }
+        ApiError {
+            code,
+            message: message.into(),
+            members: None,
+        }
     }
 
     /// Adds members of the error shape (a canonical object keyed by member name).
@@ -159,7 +169,10 @@ impl ApiError {
     /// A server-side failure. Log the cause where it happens; the client only
     /// learns that the request failed and may be retried.
     pub fn internal() -> Self {
-        Self::new(ErrorCode::InternalFailure, "the server failed to process the request; it is safe to retry")
+        Self::new(
+            ErrorCode::InternalFailure,
+            "the server failed to process the request; it is safe to retry",
+        )
     }
 
     pub fn service_unavailable(message: impl Into<String>) -> Self {
@@ -189,11 +202,23 @@ mod tests {
 
     #[test]
     fn query_codes_drop_the_exception_suffix() {
-        assert_eq!(ErrorCode::MissingAuthenticationToken.query_code(), "MissingAuthenticationToken");
-        assert_eq!(ErrorCode::IncompleteSignature.query_code(), "IncompleteSignature");
-        assert_eq!(ErrorCode::SignatureDoesNotMatch.query_code(), "SignatureDoesNotMatch");
+        assert_eq!(
+            ErrorCode::MissingAuthenticationToken.query_code(),
+            "MissingAuthenticationToken"
+        );
+        assert_eq!(
+            ErrorCode::IncompleteSignature.query_code(),
+            "IncompleteSignature"
+        );
+        assert_eq!(
+            ErrorCode::SignatureDoesNotMatch.query_code(),
+            "SignatureDoesNotMatch"
+        );
         assert_eq!(ErrorCode::InternalFailure.query_code(), "InternalFailure");
-        assert_eq!(ErrorCode::Serialization.query_code(), "SerializationException");
+        assert_eq!(
+            ErrorCode::Serialization.query_code(),
+            "SerializationException"
+        );
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Enables `POST /_argus/clock?advance_ms=N` (tests only).
     pub test_clock: bool,
+    /// The URL subscribers reach Argus at (SNS SubscribeURL, UnsubscribeURL,
+    /// SigningCertURL, alarm links); `None` means `http://<listen address>`.
+    pub public_url: Option<String>,
+    /// SMTP relay for email subscriptions, e.g. `smtp://user:pass@host:587?tls=required`.
+    pub smtp_url: Option<String>,
+    /// The sender address of notification mails.
+    pub smtp_from: String,
 }
 
 impl ServerConfig {
@@ -34,6 +41,9 @@ impl ServerConfig {
             fsync: FsyncPolicy::Always,
             max_body_bytes: 8 * 1024 * 1024,
             test_clock: false,
+            public_url: None,
+            smtp_url: None,
+            smtp_from: "no-reply@argus.localhost".to_string(),
         }
     }
 }

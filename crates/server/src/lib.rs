@@ -28,9 +28,15 @@ pub use state::AppState;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot prepare the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("storage failed to start: {0}")]
     Storage(String),
     #[error("server error: {0}")]
@@ -38,13 +44,33 @@ pub enum ServerError {
 }
 
 /// Runs the server until `shutdown` resolves, then drains and flushes.
-pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| ServerError::DataDir { path: config.data_dir.display().to_string(), source })?;
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
     let listener = TcpListener::bind(&config.listen)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
     let local_addr = listener.local_addr()?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        let host = if local_addr.ip().is_unspecified() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            local_addr.ip()
+        };
+        config.public_url = Some(format!(
+            "http://{}",
+            std::net::SocketAddr::new(host, local_addr.port())
+        ));
+    }
 
     let manual_clock = config.test_clock.then(|| Arc::new(ManualClock::new()));
     let clock: SharedClock = match &manual_clock {
@@ -56,7 +82,9 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()> + Send
     let app = router(Arc::clone(&state));
     info!(listen = %local_addr, data_dir = %config.data_dir.display(), "argus is listening; recovering storage");
     let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, app.into_make_service())
+            .with_graceful_shutdown(shutdown)
+            .await
     });
 
     let started = std::time::Instant::now();
@@ -65,7 +93,11 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()> + Send
         server.abort();
         return Err(ServerError::Storage(error));
     }
-    info!(elapsed_ms = started.elapsed().as_millis() as u64, now_ms = clock.now_millis(), "argus is ready");
+    info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        now_ms = clock.now_millis(),
+        "argus is ready"
+    );
 
     match server.await {
         Ok(result) => result?,
@@ -83,6 +115,13 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/_argus/clock", post(api::advance_clock))
         .route("/_argus/flush", post(api::flush))
         .route("/_argus/compact", post(api::compact))
+        .route(
+            "/_argus/sns/SimpleNotificationService.pem",
+            get(api::sns_signing_certificate),
+        )
+        .route("/_argus/alarms/{name}", get(api::alarm_page))
+        .route("/metrics", get(api::metrics))
+        .route("/", get(api::root_get).fallback(api::aws_api))
         .fallback(api::aws_api)
         .with_state(state)
 }

@@ -6,6 +6,7 @@
 
 pub mod logs;
 pub mod monitoring;
+pub mod sns;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
 use async_trait::async_trait;
@@ -17,7 +18,12 @@ use serde_json::Value;
 #[async_trait]
 pub trait AwsService: Send + Sync {
     /// Runs `operation` with its decoded, model-validated input.
-    async fn call(&self, ctx: &RequestContext, operation: &str, input: Value) -> Result<Value, ApiError>;
+    async fn call(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, ApiError>;
 }
 
 /// The output of an operation that returns nothing.
@@ -27,7 +33,10 @@ pub(crate) struct Empty {}
 /// Reads a canonical input value into a handler's request type.
 pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|error| {
-        ApiError::new(ErrorCode::Serialization, format!("the request body does not match the operation's input: {error}"))
+        ApiError::new(
+            ErrorCode::Serialization,
+            format!("the request body does not match the operation's input: {error}"),
+        )
     })
 }
 

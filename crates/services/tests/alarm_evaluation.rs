@@ -1,7 +1,9 @@
 //! Runs the data-driven alarm evaluation cases in
 //! `tests/data/alarm_evaluation.txt` (the format is described at its top).
 
-use argus_services::monitoring::alarms::evaluate::{Comparison, Datapoint, MissingData, Range, Rule, StateValue, decide};
+use argus_services::monitoring::alarms::evaluate::{
+    Comparison, Datapoint, MissingData, Range, Rule, StateValue, decide,
+};
 
 /// 2026-11-22 10:00:00 UTC: the first slot of every range.
 const START_MS: i64 = 1_795_341_600_000;
@@ -10,7 +12,6 @@ struct Case {
     line: usize,
     rule: Rule,
     data: Vec<Option<f64>>,
-    current: StateValue,
     expect: Vec<(MissingData, Option<StateValue>)>,
     reasons: Vec<(MissingData, String)>,
 }
@@ -31,7 +32,9 @@ fn parse_cases(text: &str) -> Vec<Case> {
         match keyword {
             "rule" => {
                 let parts: Vec<&str> = rest.split_whitespace().collect();
-                let [n, m, comparison, threshold] = parts.as_slice() else { panic!("line {}: rule N M Comparison Threshold", index + 1) };
+                let [n, m, comparison, threshold] = parts.as_slice() else {
+                    panic!("line {}: rule N M Comparison Threshold", index + 1)
+                };
                 rule = Some(Rule {
                     comparison: Comparison::parse(comparison).expect("comparison"),
                     threshold: threshold.parse().expect("threshold"),
@@ -54,22 +57,33 @@ fn parse_cases(text: &str) -> Vec<Case> {
                     })
                     .collect();
                 let rule = rule.clone().expect("a rule before data");
-                cases.push(Case { line: index + 1, rule, data, current: StateValue::InsufficientData, expect: Vec::new(), reasons: Vec::new() });
-            }
-            "current" => {
-                cases.last_mut().expect("a case").current = StateValue::parse(rest).expect("state");
+                cases.push(Case {
+                    line: index + 1,
+                    rule,
+                    data,
+                    expect: Vec::new(),
+                    reasons: Vec::new(),
+                });
             }
             "expect" => {
                 let case = cases.last_mut().expect("a case");
                 for pair in rest.split_whitespace() {
                     let (name, state) = pair.split_once('=').expect("mode=STATE");
-                    let state = if state == "keep" { None } else { Some(StateValue::parse(state).expect("state")) };
+                    let state = if state == "keep" {
+                        None
+                    } else {
+                        Some(StateValue::parse(state).expect("state"))
+                    };
                     case.expect.push((mode(name), state));
                 }
             }
             "reason" => {
                 let (name, reason) = rest.split_once(' ').expect("reason MODE text");
-                cases.last_mut().expect("a case").reasons.push((mode(name), reason.to_string()));
+                cases
+                    .last_mut()
+                    .expect("a case")
+                    .reasons
+                    .push((mode(name), reason.to_string()));
             }
             other => panic!("line {}: unknown keyword {other}", index + 1),
         }
@@ -79,27 +93,52 @@ fn parse_cases(text: &str) -> Vec<Case> {
 
 #[test]
 fn alarm_evaluation_cases() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/alarm_evaluation.txt")).expect("case file");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/alarm_evaluation.txt"
+    ))
+    .expect("case file");
     let cases = parse_cases(&text);
     assert!(cases.len() >= 20, "only {} cases parsed", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let range = Range {
             start_ms: START_MS,
-            slots: case.data.iter().map(|value| value.map(|value| Datapoint { value, sample_count: Some(1.0) })).collect(),
+            slots: case
+                .data
+                .iter()
+                .map(|value| {
+                    value.map(|value| Datapoint {
+                        value,
+                        sample_count: Some(1.0),
+                    })
+                })
+                .collect(),
         };
         for (missing, expected) in &case.expect {
-            let rule = Rule { missing: *missing, ..case.rule.clone() };
-            let decision = decide(&rule, &range, case.current, START_MS + 600_000);
+            let rule = Rule {
+                missing: *missing,
+                ..case.rule.clone()
+            };
+            let decision = decide(&rule, &range, START_MS + 600_000);
             if decision.state != *expected {
-                failures.push(format!("line {}: {missing:?}: expected {expected:?}, got {:?} ({})", case.line, decision.state, decision.reason));
+                failures.push(format!(
+                    "line {}: {missing:?}: expected {expected:?}, got {:?} ({})",
+                    case.line, decision.state, decision.reason
+                ));
             }
         }
         for (missing, reason) in &case.reasons {
-            let rule = Rule { missing: *missing, ..case.rule.clone() };
-            let decision = decide(&rule, &range, case.current, START_MS + 600_000);
+            let rule = Rule {
+                missing: *missing,
+                ..case.rule.clone()
+            };
+            let decision = decide(&rule, &range, START_MS + 600_000);
             if decision.reason != *reason {
-                failures.push(format!("line {}: {missing:?} reason:\n  expected {reason}\n  got      {}", case.line, decision.reason));
+                failures.push(format!(
+                    "line {}: {missing:?} reason:\n  expected {reason}\n  got      {}",
+                    case.line, decision.reason
+                ));
             }
         }
     }

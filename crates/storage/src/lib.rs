@@ -14,4 +14,7 @@ pub mod metrics;
 pub mod objects;
 pub mod wal;
 
-pub use catalog::{AlarmCatalog, Catalog, MetricCatalog, MetricFilterCatalog, MetricFilterRecord, SqliteCatalog};
+pub use catalog::{
+    AlarmCatalog, Catalog, MetricCatalog, MetricFilterCatalog, MetricFilterRecord, SnsCatalog,
+    SqliteCatalog,
+};

@@ -150,13 +150,23 @@ pub trait Catalog: Send + Sync {
     fn set_retention(&self, group_id: u64, days: Option<i32>) -> Result<(), CatalogError>;
     fn set_tags(&self, group_id: u64, tags: &Tags) -> Result<(), CatalogError>;
 
-    fn insert_stream(&self, group_id: u64, name: &str, created_ms: i64) -> Result<u64, CatalogError>;
+    fn insert_stream(
+        &self,
+        group_id: u64,
+        name: &str,
+        created_ms: i64,
+    ) -> Result<u64, CatalogError>;
     fn delete_stream(&self, stream_id: u64) -> Result<(), CatalogError>;
 
     fn commit_flush(&self, commit: &FlushCommit) -> Result<(), CatalogError>;
     /// Replaces segments of a group with others in one transaction
     /// (compaction, retention rewrites).
-    fn replace_segments(&self, group_id: u64, removed: &[u64], added: &[SegmentRecord]) -> Result<(), CatalogError>;
+    fn replace_segments(
+        &self,
+        group_id: u64,
+        removed: &[u64],
+        added: &[SegmentRecord],
+    ) -> Result<(), CatalogError>;
     /// A fresh, never reused segment id.
     fn next_segment_id(&self) -> Result<u64, CatalogError>;
 }
@@ -232,15 +242,40 @@ pub trait MetricCatalog: Send + Sync {
     fn metrics_flushed_lsn(&self) -> Result<u64, CatalogError>;
     /// Adds and removes block files, and (when given) moves the flushed
     /// LSN, in one transaction.
-    fn commit_blocks(&self, added: &[BlockRecord], removed: &[u64], flushed_lsn: Option<u64>) -> Result<(), CatalogError>;
+    fn commit_blocks(
+        &self,
+        added: &[BlockRecord],
+        removed: &[u64],
+        flushed_lsn: Option<u64>,
+    ) -> Result<(), CatalogError>;
     fn next_block_id(&self) -> Result<u64, CatalogError>;
 
-    fn put_dashboard(&self, account: &str, region: &str, dashboard: &DashboardRecord) -> Result<(), CatalogError>;
-    fn get_dashboard(&self, account: &str, region: &str, name: &str) -> Result<Option<DashboardRecord>, CatalogError>;
+    fn put_dashboard(
+        &self,
+        account: &str,
+        region: &str,
+        dashboard: &DashboardRecord,
+    ) -> Result<(), CatalogError>;
+    fn get_dashboard(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<DashboardRecord>, CatalogError>;
     /// Dashboards whose name starts with `prefix`, by name.
-    fn list_dashboards(&self, account: &str, region: &str, prefix: &str) -> Result<Vec<DashboardRecord>, CatalogError>;
+    fn list_dashboards(
+        &self,
+        account: &str,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Vec<DashboardRecord>, CatalogError>;
     /// Deletes the named dashboards; returns how many existed.
-    fn delete_dashboards(&self, account: &str, region: &str, names: &[String]) -> Result<usize, CatalogError>;
+    fn delete_dashboards(
+        &self,
+        account: &str,
+        region: &str,
+        names: &[String],
+    ) -> Result<usize, CatalogError>;
 }
 
 // ------------------------------------------------------------------ alarms
@@ -319,7 +354,11 @@ pub trait AlarmCatalog: Send + Sync {
     fn load_alarms(&self) -> Result<Vec<AlarmRecord>, CatalogError>;
     /// Creates or replaces the alarm (configuration, tags and state) and
     /// appends the history items, in one transaction.
-    fn put_alarm(&self, alarm: &AlarmRecord, history: &[AlarmHistoryRecord]) -> Result<(), CatalogError>;
+    fn put_alarm(
+        &self,
+        alarm: &AlarmRecord,
+        history: &[AlarmHistoryRecord],
+    ) -> Result<(), CatalogError>;
     /// A state change: the new state, its history items and the actions it
     /// runs, in one transaction. Returns the actions with their ids.
     fn record_state(
@@ -333,11 +372,139 @@ pub trait AlarmCatalog: Send + Sync {
     ) -> Result<Vec<AlarmActionRecord>, CatalogError>;
     /// Deletes the alarms (and their pending actions); returns how many
     /// existed. Their history stays until it ages out, as on CloudWatch.
-    fn delete_alarms(&self, account: &str, region: &str, names: &[String]) -> Result<usize, CatalogError>;
+    fn delete_alarms(
+        &self,
+        account: &str,
+        region: &str,
+        names: &[String],
+    ) -> Result<usize, CatalogError>;
     fn pending_alarm_actions(&self) -> Result<Vec<AlarmActionRecord>, CatalogError>;
     /// Removes a pending action that has run and records its outcome.
-    fn finish_alarm_action(&self, id: u64, account: &str, region: &str, outcome: &AlarmHistoryRecord) -> Result<(), CatalogError>;
-    fn alarm_history(&self, account: &str, region: &str, query: &AlarmHistoryQuery<'_>) -> Result<Vec<AlarmHistoryRecord>, CatalogError>;
+    fn finish_alarm_action(
+        &self,
+        id: u64,
+        account: &str,
+        region: &str,
+        outcome: &AlarmHistoryRecord,
+    ) -> Result<(), CatalogError>;
+    fn alarm_history(
+        &self,
+        account: &str,
+        region: &str,
+        query: &AlarmHistoryQuery<'_>,
+    ) -> Result<Vec<AlarmHistoryRecord>, CatalogError>;
     /// Drops history items older than `before_ms`.
     fn prune_alarm_history(&self, before_ms: i64) -> Result<usize, CatalogError>;
+}
+
+// --------------------------------------------------------------------- sns
+
+/// An SNS topic as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicRecord {
+    pub arn: String,
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    /// JSON object of the settable attributes (DisplayName, Policy, …).
+    pub attributes: String,
+    /// JSON list of `{"Key", "Value"}`.
+    pub tags: String,
+    pub created_ms: i64,
+}
+
+/// An SNS subscription as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRecord {
+    pub arn: String,
+    pub topic_arn: String,
+    pub account: String,
+    pub region: String,
+    pub protocol: String,
+    pub endpoint: String,
+    /// JSON object of the settable attributes (RawMessageDelivery, FilterPolicy, …).
+    pub attributes: String,
+    pub confirmed: bool,
+    /// The token a SubscribeURL or ConfirmSubscription must present.
+    pub token: String,
+    pub created_ms: i64,
+}
+
+/// One message to deliver to one subscription endpoint (the delivery
+/// outbox). Written in the transaction that accepts the message, so an
+/// acknowledged Publish is delivered even across a crash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: u64,
+    pub subscription_arn: String,
+    pub message_id: String,
+    /// What to send, prepared at publish time (JSON; its shape is the SNS
+    /// service's business).
+    pub payload: String,
+    pub attempts: u32,
+    pub due_ms: i64,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Try again at `due_ms`.
+    Retry {
+        due_ms: i64,
+        error: String,
+    },
+    /// Gave up (retries exhausted, or the endpoint refused for good).
+    Failed {
+        error: String,
+    },
+}
+
+/// Durable SNS topics, subscriptions and pending deliveries.
+pub trait SnsCatalog: Send + Sync {
+    fn load_topics(&self) -> Result<Vec<TopicRecord>, CatalogError>;
+    fn put_topic(&self, topic: &TopicRecord) -> Result<(), CatalogError>;
+    /// Deletes the topic with its subscriptions and their pending deliveries.
+    fn delete_topic(&self, arn: &str) -> Result<(), CatalogError>;
+    fn load_subscriptions(&self) -> Result<Vec<SubscriptionRecord>, CatalogError>;
+    /// Creates or replaces the subscription and queues `deliveries` (a
+    /// confirmation request) with it, in one transaction.
+    fn put_subscription(
+        &self,
+        subscription: &SubscriptionRecord,
+        deliveries: &[DeliveryRecord],
+    ) -> Result<(), CatalogError>;
+    /// Deletes the subscription and its pending deliveries, queueing
+    /// `deliveries` (an unsubscribe confirmation) in the same transaction.
+    fn delete_subscription(
+        &self,
+        arn: &str,
+        deliveries: &[DeliveryRecord],
+    ) -> Result<(), CatalogError>;
+    /// Accepts a published message: its deliveries, in one transaction.
+    /// With a `dedup_key` seen before, nothing is queued and the message id
+    /// it was first accepted under is returned instead.
+    fn accept_message(
+        &self,
+        dedup_key: Option<&str>,
+        message_id: &str,
+        created_ms: i64,
+        deliveries: &[DeliveryRecord],
+    ) -> Result<String, CatalogError>;
+    /// Pending deliveries due at `now_ms`, oldest first, at most `limit`.
+    fn due_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, CatalogError>;
+    /// The earliest due time of a pending delivery.
+    fn next_delivery_due(&self) -> Result<Option<i64>, CatalogError>;
+    /// Records the outcomes of finished attempts, in one transaction.
+    fn finish_deliveries(
+        &self,
+        outcomes: &[(u64, DeliveryOutcome)],
+        now_ms: i64,
+    ) -> Result<(), CatalogError>;
+    /// Forgets finished deliveries and publish deduplication keys older than `before_ms`.
+    fn prune_deliveries(&self, before_ms: i64) -> Result<usize, CatalogError>;
 }

@@ -9,13 +9,14 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Catalog, CatalogError, FlushCommit, GroupRecord, NewGroup, SegmentRecord, SegmentStream, StreamRecord,
-    StreamStats, Tags,
+    Catalog, CatalogError, FlushCommit, GroupRecord, NewGroup, SegmentRecord, SegmentStream,
+    StreamRecord, StreamStats, Tags,
 };
 
 mod alarms;
 mod metric_filters;
 mod metrics;
+mod sns;
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -128,20 +129,31 @@ impl SqliteCatalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(alarms::SCHEMA)?;
+        conn.execute_batch(sns::SCHEMA)?;
         // Catalogs written before segments had token indexes.
         let has_index_bytes = conn
             .prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'index_bytes'")?
             .exists([])?;
         if !has_index_bytes {
-            conn.execute_batch("ALTER TABLE log_segments ADD COLUMN index_bytes INTEGER NOT NULL DEFAULT 0")?;
+            conn.execute_batch(
+                "ALTER TABLE log_segments ADD COLUMN index_bytes INTEGER NOT NULL DEFAULT 0",
+            )?;
         }
-        let has_level =
-            conn.prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'level'")?.exists([])?;
+        let has_level = conn
+            .prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'level'")?
+            .exists([])?;
         if !has_level {
-            conn.execute_batch("ALTER TABLE log_segments ADD COLUMN level INTEGER NOT NULL DEFAULT 0")?;
+            conn.execute_batch(
+                "ALTER TABLE log_segments ADD COLUMN level INTEGER NOT NULL DEFAULT 0",
+            )?;
         }
-        let version: Option<String> =
-            conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0)).optional()?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
         match version {
             None => {
                 conn.execute(
@@ -156,7 +168,9 @@ impl SqliteCatalog {
                 )));
             }
         }
-        Ok(SqliteCatalog { conn: Mutex::new(conn) })
+        Ok(SqliteCatalog {
+            conn: Mutex::new(conn),
+        })
     }
 }
 
@@ -190,7 +204,11 @@ impl Catalog for SqliteCatalog {
         {
             let mut stmt = conn.prepare("SELECT group_id, key, value FROM log_group_tags")?;
             let rows = stmt.query_map([], |row| {
-                Ok((to_u64(row.get(0)?), row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                Ok((
+                    to_u64(row.get(0)?),
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
             })?;
             for row in rows {
                 let (group_id, key, value) = row?;
@@ -245,14 +263,16 @@ impl Catalog for SqliteCatalog {
                 },
             })
         })?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(CatalogError::from)
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(CatalogError::from)
     }
 
     fn load_segments(&self) -> Result<Vec<SegmentRecord>, CatalogError> {
         let conn = self.conn.lock();
         let mut streams: HashMap<u64, Vec<SegmentStream>> = HashMap::new();
         {
-            let mut stmt = conn.prepare("SELECT segment_id, stream_id, rows, bytes FROM log_segment_streams")?;
+            let mut stmt =
+                conn.prepare("SELECT segment_id, stream_id, rows, bytes FROM log_segment_streams")?;
             let rows = stmt.query_map([], |row| {
                 Ok((
                     to_u64(row.get(0)?),
@@ -338,25 +358,46 @@ impl Catalog for SqliteCatalog {
             "DELETE FROM log_segment_streams WHERE segment_id IN (SELECT id FROM log_segments WHERE group_id = ?1)",
             params![to_i64(group_id)],
         )?;
-        tx.execute("DELETE FROM log_segments WHERE group_id = ?1", params![to_i64(group_id)])?;
-        tx.execute("DELETE FROM log_streams WHERE group_id = ?1", params![to_i64(group_id)])?;
-        tx.execute("DELETE FROM log_group_tags WHERE group_id = ?1", params![to_i64(group_id)])?;
-        tx.execute("DELETE FROM metric_filters WHERE group_id = ?1", params![to_i64(group_id)])?;
-        tx.execute("DELETE FROM log_groups WHERE id = ?1", params![to_i64(group_id)])?;
+        tx.execute(
+            "DELETE FROM log_segments WHERE group_id = ?1",
+            params![to_i64(group_id)],
+        )?;
+        tx.execute(
+            "DELETE FROM log_streams WHERE group_id = ?1",
+            params![to_i64(group_id)],
+        )?;
+        tx.execute(
+            "DELETE FROM log_group_tags WHERE group_id = ?1",
+            params![to_i64(group_id)],
+        )?;
+        tx.execute(
+            "DELETE FROM metric_filters WHERE group_id = ?1",
+            params![to_i64(group_id)],
+        )?;
+        tx.execute(
+            "DELETE FROM log_groups WHERE id = ?1",
+            params![to_i64(group_id)],
+        )?;
         tx.commit()?;
         Ok(paths)
     }
 
     fn set_retention(&self, group_id: u64, days: Option<i32>) -> Result<(), CatalogError> {
         let conn = self.conn.lock();
-        conn.execute("UPDATE log_groups SET retention_days = ?2 WHERE id = ?1", params![to_i64(group_id), days])?;
+        conn.execute(
+            "UPDATE log_groups SET retention_days = ?2 WHERE id = ?1",
+            params![to_i64(group_id), days],
+        )?;
         Ok(())
     }
 
     fn set_tags(&self, group_id: u64, tags: &Tags) -> Result<(), CatalogError> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM log_group_tags WHERE group_id = ?1", params![to_i64(group_id)])?;
+        tx.execute(
+            "DELETE FROM log_group_tags WHERE group_id = ?1",
+            params![to_i64(group_id)],
+        )?;
         for (key, value) in tags {
             tx.execute(
                 "INSERT INTO log_group_tags (group_id, key, value) VALUES (?1, ?2, ?3)",
@@ -367,7 +408,12 @@ impl Catalog for SqliteCatalog {
         Ok(())
     }
 
-    fn insert_stream(&self, group_id: u64, name: &str, created_ms: i64) -> Result<u64, CatalogError> {
+    fn insert_stream(
+        &self,
+        group_id: u64,
+        name: &str,
+        created_ms: i64,
+    ) -> Result<u64, CatalogError> {
         let conn = self.conn.lock();
         let inserted = conn.execute(
             "INSERT INTO log_streams (group_id, name, created_ms) VALUES (?1, ?2, ?3)
@@ -382,7 +428,10 @@ impl Catalog for SqliteCatalog {
 
     fn delete_stream(&self, stream_id: u64) -> Result<(), CatalogError> {
         let conn = self.conn.lock();
-        conn.execute("DELETE FROM log_streams WHERE id = ?1", params![to_i64(stream_id)])?;
+        conn.execute(
+            "DELETE FROM log_streams WHERE id = ?1",
+            params![to_i64(stream_id)],
+        )?;
         Ok(())
     }
 
@@ -410,17 +459,31 @@ impl Catalog for SqliteCatalog {
         Ok(())
     }
 
-    fn replace_segments(&self, group_id: u64, removed: &[u64], added: &[SegmentRecord]) -> Result<(), CatalogError> {
+    fn replace_segments(
+        &self,
+        group_id: u64,
+        removed: &[u64],
+        added: &[SegmentRecord],
+    ) -> Result<(), CatalogError> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
-        let group_exists =
-            tx.prepare("SELECT 1 FROM log_groups WHERE id = ?1")?.exists(params![to_i64(group_id)])?;
+        let group_exists = tx
+            .prepare("SELECT 1 FROM log_groups WHERE id = ?1")?
+            .exists(params![to_i64(group_id)])?;
         if !group_exists {
-            return Err(CatalogError::Corrupt(format!("log group {group_id} no longer exists")));
+            return Err(CatalogError::Corrupt(format!(
+                "log group {group_id} no longer exists"
+            )));
         }
         for id in removed {
-            tx.execute("DELETE FROM log_segment_streams WHERE segment_id = ?1", params![to_i64(*id)])?;
-            tx.execute("DELETE FROM log_segments WHERE id = ?1 AND group_id = ?2", params![to_i64(*id), to_i64(group_id)])?;
+            tx.execute(
+                "DELETE FROM log_segment_streams WHERE segment_id = ?1",
+                params![to_i64(*id)],
+            )?;
+            tx.execute(
+                "DELETE FROM log_segments WHERE id = ?1 AND group_id = ?2",
+                params![to_i64(*id), to_i64(group_id)],
+            )?;
         }
         for segment in added {
             insert_segment(&tx, segment)?;
@@ -434,7 +497,10 @@ impl Catalog for SqliteCatalog {
     }
 }
 
-fn insert_segment(tx: &rusqlite::Transaction<'_>, segment: &SegmentRecord) -> Result<(), CatalogError> {
+fn insert_segment(
+    tx: &rusqlite::Transaction<'_>,
+    segment: &SegmentRecord,
+) -> Result<(), CatalogError> {
     tx.execute(
         "INSERT INTO log_segments (id, group_id, path, min_ts, max_ts, rows, file_bytes, index_bytes, level)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -484,10 +550,17 @@ mod tests {
         let tags: Tags = [("env".to_string(), "test".to_string())].into();
         let (group_id, stream_id) = {
             let catalog = SqliteCatalog::open(&path).expect("open");
-            let group_id = catalog.insert_group(&new_group("/app/api", &tags)).expect("insert");
-            assert!(matches!(catalog.insert_group(&new_group("/app/api", &tags)), Err(CatalogError::AlreadyExists)));
+            let group_id = catalog
+                .insert_group(&new_group("/app/api", &tags))
+                .expect("insert");
+            assert!(matches!(
+                catalog.insert_group(&new_group("/app/api", &tags)),
+                Err(CatalogError::AlreadyExists)
+            ));
             let stream_id = catalog.insert_stream(group_id, "s1", 2).expect("stream");
-            catalog.set_retention(group_id, Some(30)).expect("retention");
+            catalog
+                .set_retention(group_id, Some(30))
+                .expect("retention");
             let segment_id = catalog.next_segment_id().expect("segment id");
             catalog
                 .commit_flush(&FlushCommit {
@@ -503,11 +576,19 @@ mod tests {
                         file_bytes: 100,
                         index_bytes: 10,
                         level: 0,
-                        streams: vec![SegmentStream { stream_id, rows: 3, bytes: 100 }],
+                        streams: vec![SegmentStream {
+                            stream_id,
+                            rows: 3,
+                            bytes: 100,
+                        }],
                     }],
                     stream_stats: vec![(
                         stream_id,
-                        StreamStats { first_event_ms: Some(10), last_event_ms: Some(20), last_ingestion_ms: Some(30) },
+                        StreamStats {
+                            first_event_ms: Some(10),
+                            last_event_ms: Some(20),
+                            last_ingestion_ms: Some(30),
+                        },
                     )],
                 })
                 .expect("flush");
@@ -524,7 +605,10 @@ mod tests {
         assert_eq!(streams[0].stats.last_event_ms, Some(20));
         let segments = catalog.load_segments().expect("segments");
         assert_eq!(segments[0].streams.len(), 1);
-        assert_eq!(catalog.delete_group(group_id).expect("delete"), vec!["logs/1/x.parquet".to_string()]);
+        assert_eq!(
+            catalog.delete_group(group_id).expect("delete"),
+            vec!["logs/1/x.parquet".to_string()]
+        );
         assert!(catalog.load_segments().expect("segments").is_empty());
         assert!(catalog.load_streams().expect("streams").is_empty());
     }

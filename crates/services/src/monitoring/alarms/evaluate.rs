@@ -155,7 +155,11 @@ pub fn range_periods(evaluation_periods: usize) -> usize {
 /// for p ≥ 0.5, 10/p below).
 pub fn significant_samples(percentile: f64) -> f64 {
     let p = percentile / 100.0;
-    if p >= 0.5 { 10.0 / (1.0 - p).max(1e-9) } else { 10.0 / p.max(1e-9) }
+    if p >= 0.5 {
+        10.0 / (1.0 - p).max(1e-9)
+    } else {
+        10.0 / p.max(1e-9)
+    }
 }
 
 struct Evaluated {
@@ -164,7 +168,7 @@ struct Evaluated {
     breaching: bool,
 }
 
-pub fn decide(rule: &Rule, range: &Range, current: StateValue, now_ms: i64) -> Decision {
+pub fn decide(rule: &Rule, range: &Range, now_ms: i64) -> Decision {
     let n = rule.evaluation_periods.max(1);
     let m = rule.datapoints_to_alarm.clamp(1, n);
     let period_ms = rule.period_s.max(1) * 1000;
@@ -174,13 +178,18 @@ pub fn decide(rule: &Rule, range: &Range, current: StateValue, now_ms: i64) -> D
         .iter()
         .enumerate()
         .rev()
-        .filter_map(|(index, slot)| slot.map(|point| (range.start_ms + index as i64 * period_ms, point)))
+        .filter_map(|(index, slot)| {
+            slot.map(|point| (range.start_ms + index as i64 * period_ms, point))
+        })
         .collect();
     let newest_slot_ms = range.start_ms + (range.slots.len() as i64 - 1).max(0) * period_ms;
     let mut data = ReasonData::new(rule, now_ms);
 
     if let Some(min) = rule.min_samples {
-        let low = real.iter().take(n).any(|(_, point)| point.sample_count.is_some_and(|count| count < min));
+        let low = real
+            .iter()
+            .take(n)
+            .any(|(_, point)| point.sample_count.is_some_and(|count| count < min));
         if low {
             return Decision {
                 state: None,
@@ -192,24 +201,48 @@ pub fn decide(rule: &Rule, range: &Range, current: StateValue, now_ms: i64) -> D
 
     if real.is_empty() {
         let missing: Vec<Evaluated> = (0..n as i64)
-            .map(|back| Evaluated { timestamp_ms: newest_slot_ms - back * period_ms, point: None, breaching: false })
+            .map(|back| Evaluated {
+                timestamp_ms: newest_slot_ms - back * period_ms,
+                point: None,
+                breaching: false,
+            })
             .collect();
         let (state, reason) = match rule.missing {
             MissingData::Missing => (
                 Some(StateValue::InsufficientData),
-                format!("Insufficient Data: {} {} unknown.", count_noun(n, "datapoint"), if n == 1 { "was" } else { "were" }),
+                format!(
+                    "Insufficient Data: {} {} unknown.",
+                    count_noun(n, "datapoint"),
+                    if n == 1 { "was" } else { "were" }
+                ),
             ),
-            MissingData::Ignore => (None, "No datapoints were received; missing data is ignored and the state is kept.".into()),
+            MissingData::Ignore => (
+                None,
+                "No datapoints were received; missing data is ignored and the state is kept."
+                    .into(),
+            ),
             MissingData::Breaching => (
                 Some(StateValue::Alarm),
-                format!("Threshold Crossed: no datapoints were received for {} and {n} missing {} treated as [Breaching].", count_noun(n, "period"), were(n)),
+                format!(
+                    "Threshold Crossed: no datapoints were received for {} and {n} missing {} treated as [Breaching].",
+                    count_noun(n, "period"),
+                    were(n)
+                ),
             ),
             MissingData::NotBreaching => (
                 Some(StateValue::Ok),
-                format!("Threshold Crossed: no datapoints were received for {} and {n} missing {} treated as [NonBreaching].", count_noun(n, "period"), were(n)),
+                format!(
+                    "Threshold Crossed: no datapoints were received for {} and {n} missing {} treated as [NonBreaching].",
+                    count_noun(n, "period"),
+                    were(n)
+                ),
             ),
         };
-        return Decision { state, reason, reason_data: data.finish(&missing) };
+        return Decision {
+            state,
+            reason,
+            reason_data: data.finish(&missing),
+        };
     }
 
     let mut evaluated: Vec<Evaluated> = real
@@ -225,7 +258,11 @@ pub fn decide(rule: &Rule, range: &Range, current: StateValue, now_ms: i64) -> D
     let breaching_real = evaluated.iter().filter(|e| e.breaching).count();
     let good_real = evaluated.len() - breaching_real;
     let state = if fills == 0 {
-        if breaching_real >= m { StateValue::Alarm } else { StateValue::Ok }
+        if breaching_real >= m {
+            StateValue::Alarm
+        } else {
+            StateValue::Ok
+        }
     } else {
         // Fill the missing slots newest first, skipping the real ones.
         let mut slot_ms = newest_slot_ms;
@@ -234,18 +271,30 @@ pub fn decide(rule: &Rule, range: &Range, current: StateValue, now_ms: i64) -> D
         let mut added = 0;
         while added < fills {
             if !taken.contains(&slot_ms) {
-                evaluated.push(Evaluated { timestamp_ms: slot_ms, point: None, breaching: fill_breaching });
+                evaluated.push(Evaluated {
+                    timestamp_ms: slot_ms,
+                    point: None,
+                    breaching: fill_breaching,
+                });
                 added += 1;
             }
             slot_ms -= period_ms;
         }
-        evaluated.sort_by(|a, b| b.timestamp_ms.cmp(&a.timestamp_ms));
+        evaluated.sort_by_key(|e| std::cmp::Reverse(e.timestamp_ms));
         match rule.missing {
             MissingData::Breaching => {
-                if breaching_real + fills >= m { StateValue::Alarm } else { StateValue::Ok }
+                if breaching_real + fills >= m {
+                    StateValue::Alarm
+                } else {
+                    StateValue::Ok
+                }
             }
             MissingData::NotBreaching => {
-                if breaching_real >= m { StateValue::Alarm } else { StateValue::Ok }
+                if breaching_real >= m {
+                    StateValue::Alarm
+                } else {
+                    StateValue::Ok
+                }
             }
             MissingData::Missing | MissingData::Ignore => {
                 if breaching_real >= m || good_real == 0 {
@@ -266,35 +315,71 @@ pub fn decide(rule: &Rule, range: &Range, current: StateValue, now_ms: i64) -> D
             }
         }
     };
-    data.recent = evaluated.iter().rev().filter_map(|e| e.point.map(|p| p.value)).collect();
+    data.recent = evaluated
+        .iter()
+        .rev()
+        .filter_map(|e| e.point.map(|p| p.value))
+        .collect();
     let reason = threshold_reason(rule, &evaluated, state, n, m);
-    Decision { state: Some(state), reason, reason_data: data.finish(&evaluated) }
+    Decision {
+        state: Some(state),
+        reason,
+        reason_data: data.finish(&evaluated),
+    }
 }
 
 fn were(n: usize) -> &'static str {
-    if n == 1 { "datapoint was" } else { "datapoints were" }
+    if n == 1 {
+        "datapoint was"
+    } else {
+        "datapoints were"
+    }
 }
 
 fn count_noun(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// "Threshold Crossed: 2 out of the last 3 datapoints [12.0 (22/11/26
 /// 10:05:00), …] were greater than the threshold (10.0) (minimum 2
 /// datapoints for OK -> ALARM transition)."
-fn threshold_reason(rule: &Rule, evaluated: &[Evaluated], state: StateValue, n: usize, m: usize) -> String {
+fn threshold_reason(
+    rule: &Rule,
+    evaluated: &[Evaluated],
+    state: StateValue,
+    n: usize,
+    m: usize,
+) -> String {
     let alarm = state == StateValue::Alarm;
-    let listed: Vec<&Evaluated> = evaluated.iter().filter(|e| e.point.is_some() && e.breaching == alarm).collect();
+    let listed: Vec<&Evaluated> = evaluated
+        .iter()
+        .filter(|e| e.point.is_some() && e.breaching == alarm)
+        .collect();
     let counted = evaluated.iter().filter(|e| e.breaching == alarm).count();
     let values: Vec<String> = listed
         .iter()
-        .filter_map(|e| e.point.map(|p| format!("{} ({})", java_double(p.value), reason_time(e.timestamp_ms))))
+        .filter_map(|e| {
+            e.point
+                .map(|p| format!("{} ({})", java_double(p.value), reason_time(e.timestamp_ms)))
+        })
         .collect();
-    let relation = if alarm { rule.comparison.words().to_string() } else { format!("not {}", rule.comparison.words()) };
+    let relation = if alarm {
+        rule.comparison.words().to_string()
+    } else {
+        format!("not {}", rule.comparison.words())
+    };
     let verb = if counted == 1 { "was" } else { "were" };
     let threshold = java_double(rule.threshold);
     let mut reason = if counted == n {
-        format!("Threshold Crossed: {} [{}] {verb} {relation} the threshold ({threshold})", count_noun(counted, "datapoint"), values.join(", "))
+        format!(
+            "Threshold Crossed: {} [{}] {verb} {relation} the threshold ({threshold})",
+            count_noun(counted, "datapoint"),
+            values.join(", ")
+        )
     } else {
         let minimum = if alarm { m } else { n - m + 1 };
         let transition = if alarm { "OK -> ALARM" } else { "ALARM -> OK" };
@@ -311,7 +396,10 @@ fn threshold_reason(rule: &Rule, evaluated: &[Evaluated], state: StateValue, n: 
             MissingData::NotBreaching => "NonBreaching",
             MissingData::Missing | MissingData::Ignore => "Missing",
         };
-        reason.push_str(&format!(" and {filled} missing {} treated as [{treated}]", were(filled)));
+        reason.push_str(&format!(
+            " and {filled} missing {} treated as [{treated}]",
+            were(filled)
+        ));
     }
     reason.push('.');
     reason
@@ -325,7 +413,11 @@ pub fn java_double(value: f64) -> String {
     } else if value.is_finite() && value != 0.0 && (value.abs() >= 1e7 || value.abs() < 1e-3) {
         let exponent = value.abs().log10().floor() as i32;
         let mantissa = value / 10f64.powi(exponent);
-        let mantissa = if mantissa.fract() == 0.0 { format!("{mantissa:.1}") } else { format!("{mantissa}") };
+        let mantissa = if mantissa.fract() == 0.0 {
+            format!("{mantissa:.1}")
+        } else {
+            format!("{mantissa}")
+        };
         format!("{mantissa}E{exponent}")
     } else {
         format!("{value}")
@@ -334,12 +426,16 @@ pub fn java_double(value: f64) -> String {
 
 /// `22/11/26 10:05:00` (dd/MM/yy HH:mm:ss, UTC).
 fn reason_time(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map(|ts| ts.strftime("%d/%m/%y %H:%M:%S").to_string()).unwrap_or_default()
+    Timestamp::from_millisecond(ms)
+        .map(|ts| ts.strftime("%d/%m/%y %H:%M:%S").to_string())
+        .unwrap_or_default()
 }
 
 /// `2026-11-22T10:05:00.000+0000`, as CloudWatch's reason data writes dates.
 pub fn reason_data_time(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map(|ts| ts.strftime("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()).unwrap_or_default()
+    Timestamp::from_millisecond(ms)
+        .map(|ts| ts.strftime("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string())
+        .unwrap_or_default()
 }
 
 struct ReasonData<'a> {
@@ -350,7 +446,11 @@ struct ReasonData<'a> {
 
 impl<'a> ReasonData<'a> {
     fn new(rule: &'a Rule, now_ms: i64) -> Self {
-        ReasonData { rule, now_ms, recent: Vec::new() }
+        ReasonData {
+            rule,
+            now_ms,
+            recent: Vec::new(),
+        }
     }
 
     fn finish(self, evaluated: &[Evaluated]) -> Value {
