@@ -452,8 +452,8 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .snapshot()
         .into_iter()
         .chain(services.sns.counters.snapshot());
-    for (name, value) in counters {
-        text.push_str(&format!("# TYPE {name} counter\n{name} {value}\n"));
+    for (name, kind, value) in counters {
+        text.push_str(&format!("# TYPE {name} {kind}\n{name} {value}\n"));
     }
     text.push_str(&format!(
         "# TYPE argus_alarms gauge\nargus_alarms {}\n",

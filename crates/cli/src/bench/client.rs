@@ -211,6 +211,68 @@ impl Connection {
     }
 }
 
+/// One keep-alive connection that sends awsQuery requests (SNS): a form
+/// body `Action=…&Version=…&…`, signed without `X-Amz-Target`.
+pub struct QueryConnection {
+    endpoint: Endpoint,
+    version: &'static str,
+    signer: Signer,
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl QueryConnection {
+    pub async fn open(endpoint: &Endpoint, credentials: &Credentials, signing_name: &str, version: &'static str) -> anyhow::Result<Self> {
+        Ok(Self {
+            endpoint: endpoint.clone(),
+            version,
+            signer: Signer::new(credentials.for_service(signing_name)),
+            sender: handshake(endpoint).await?,
+        })
+    }
+
+    /// Runs `action` with form parameters (already flattened, e.g.
+    /// `Attributes.entry.1.key`).
+    pub async fn call(&mut self, action: &str, params: &[(&str, &str)]) -> anyhow::Result<Reply> {
+        const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("Action", action).append_pair("Version", self.version);
+            for (name, value) in params {
+                form.append_pair(name, value);
+            }
+            Bytes::from(form.finish())
+        };
+        let signature = self.signer.sign_form(SystemTime::now(), &self.endpoint.host_header, FORM, &sha256_hex(&body));
+        let request = Request::post("/")
+            .header(http::header::HOST, &self.endpoint.host_header)
+            .header(http::header::CONTENT_TYPE, FORM)
+            .header("x-amz-date", signature.amz_date)
+            .header(http::header::AUTHORIZATION, signature.authorization)
+            .body(Full::new(body))
+            .context("building the request")?;
+        if self.sender.ready().await.is_err() {
+            self.sender = handshake(&self.endpoint).await?;
+        }
+        let response = self.sender.send_request(request).await.context("sending the request")?;
+        let status = response.status();
+        let body = response.into_body().collect().await.context("reading the response")?.to_bytes();
+        Ok(Reply { status, body })
+    }
+}
+
+/// `GET path` on a fresh connection; status and body.
+pub async fn get(endpoint: &Endpoint, path: &str) -> anyhow::Result<Reply> {
+    let mut sender = handshake(endpoint).await?;
+    let request = Request::get(path)
+        .header(http::header::HOST, &endpoint.host_header)
+        .body(Full::new(Bytes::new()))
+        .context("building the request")?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await.context("reading the response")?.to_bytes();
+    Ok(Reply { status, body })
+}
+
 async fn handshake(endpoint: &Endpoint) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(&endpoint.connect_to)
         .await

@@ -11,6 +11,7 @@
 //! `BENCHMARKS.md`. A benchmark never asserts on timings: it reports them,
 //! and exits non-zero only when a request fails.
 
+mod alarms;
 mod client;
 mod corpus;
 mod driver;
@@ -37,6 +38,9 @@ pub enum BenchCommand {
     /// datapoint, GetMetricStatistics and GetMetricData latency, and the
     /// cost of metric filters on PutLogEvents.
     Metrics(metrics::MetricsArgs),
+    /// Alarms and notifications: evaluator cost for N alarms, breaching
+    /// datapoint → state change → webhook latency, SNS fan-out to HTTP.
+    Alarms(alarms::AlarmsArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -44,5 +48,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::LogsIngest(args) => logs_ingest::run(args),
         BenchCommand::LogsQuery(args) => logs_query::run(args),
         BenchCommand::Metrics(args) => metrics::run(args),
+        BenchCommand::Alarms(args) => alarms::run(args),
     }
 }

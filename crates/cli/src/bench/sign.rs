@@ -90,11 +90,6 @@ impl Signer {
             "extra signed headers must be lowercase and sort after x-amz-target"
         );
         let amz_date = self.amz_date(now);
-        let day = amz_date.get(..8).unwrap_or_default().to_owned();
-        let scope = format!(
-            "{day}/{}/{}/aws4_request",
-            self.credentials.region, self.credentials.service
-        );
         let mut signed_headers = BASE_SIGNED_HEADERS.to_owned();
         let mut canonical_headers = format!(
             "content-type:{content_type}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n"
@@ -104,6 +99,23 @@ impl Signer {
             signed_headers.push_str(name);
             canonical_headers.push_str(&format!("{name}:{}\n", value.trim()));
         }
+        self.finish(amz_date, &canonical_headers, &signed_headers, payload_sha256_hex)
+    }
+
+    /// Signs an awsQuery `POST /` (a form body, no `X-Amz-Target`), as
+    /// botocore signs SNS requests.
+    pub fn sign_form(&mut self, now: SystemTime, host: &str, content_type: &str, payload_sha256_hex: &str) -> Signature {
+        let amz_date = self.amz_date(now);
+        let canonical_headers = format!("content-type:{content_type}\nhost:{host}\nx-amz-date:{amz_date}\n");
+        self.finish(amz_date, &canonical_headers, "content-type;host;x-amz-date", payload_sha256_hex)
+    }
+
+    fn finish(&mut self, amz_date: String, canonical_headers: &str, signed_headers: &str, payload_sha256_hex: &str) -> Signature {
+        let day = amz_date.get(..8).unwrap_or_default().to_owned();
+        let scope = format!(
+            "{day}/{}/{}/aws4_request",
+            self.credentials.region, self.credentials.service
+        );
         let canonical_request =
             format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{payload_sha256_hex}");
         let string_to_sign = format!(

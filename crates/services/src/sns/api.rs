@@ -479,11 +479,13 @@ fn check_subscription_attribute(name: &str, value: &str, protocol: &str) -> Resu
     }
 }
 
-fn check_filter(subscription: &Subscription) -> Result<(), ApiError> {
+/// Subscribe words a bad filter policy as an attribute problem;
+/// SetSubscriptionAttributes names the attribute itself.
+fn check_filter(subscription: &Subscription, on_subscribe: bool) -> Result<(), ApiError> {
     subscription
         .parse_filter()
         .map(|_| ())
-        .map_err(|error| invalid(error.to_string()))
+        .map_err(|error| invalid(if on_subscribe { error.subscribe_message() } else { error.to_string() }))
 }
 
 fn check_endpoint(protocol: &str, endpoint: &str) -> Result<(), ApiError> {
@@ -710,7 +712,7 @@ pub(super) async fn subscribe(
         created_ms: now,
         filter: None,
     };
-    check_filter(&subscription)?;
+    check_filter(&subscription, true)?;
     subscription.filter = subscription.parse_filter().ok().flatten();
     let deliveries = if subscription.confirmed {
         Vec::new()
@@ -949,7 +951,7 @@ pub(super) async fn set_subscription_attributes(
             .attributes
             .insert(name.to_string(), json!(value));
     }
-    check_filter(&subscription)?;
+    check_filter(&subscription, false)?;
     subscription.filter = subscription.parse_filter().ok().flatten();
     service
         .catalog

@@ -65,24 +65,13 @@ pub struct SnsCounters {
 }
 
 impl SnsCounters {
-    pub fn snapshot(&self) -> [(&'static str, u64); 4] {
+    pub fn snapshot(&self) -> [(&'static str, &'static str, f64); 4] {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
         [
-            (
-                "argus_sns_messages_published_total",
-                self.published.load(Ordering::Relaxed),
-            ),
-            (
-                "argus_sns_deliveries_succeeded_total",
-                self.deliveries_succeeded.load(Ordering::Relaxed),
-            ),
-            (
-                "argus_sns_delivery_attempts_failed_total",
-                self.delivery_attempts_failed.load(Ordering::Relaxed),
-            ),
-            (
-                "argus_sns_deliveries_failed_total",
-                self.deliveries_failed.load(Ordering::Relaxed),
-            ),
+            ("argus_sns_messages_published_total", "counter", read(&self.published)),
+            ("argus_sns_deliveries_succeeded_total", "counter", read(&self.deliveries_succeeded)),
+            ("argus_sns_delivery_attempts_failed_total", "counter", read(&self.delivery_attempts_failed)),
+            ("argus_sns_deliveries_failed_total", "counter", read(&self.deliveries_failed)),
         ]
     }
 }

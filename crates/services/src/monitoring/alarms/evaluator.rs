@@ -86,31 +86,40 @@ fn period_of(alarm: &Alarm) -> i64 {
         .unwrap_or(60)
 }
 
-async fn evaluate_due(
-    service: &Arc<CloudWatchService>,
-    now: i64,
-    last: &mut HashMap<AlarmKey, (i64, i64)>,
-) {
-    let alarms = service.alarms.all();
-    last.retain(|key, _| alarms.iter().any(|alarm| alarm.key() == *key));
-    for alarm in alarms
-        .into_iter()
-        .filter(|alarm| alarm.kind == METRIC_ALARM)
-    {
-        let interval = interval_ms(&alarm);
-        let slot = now.div_euclid(interval);
-        let key = alarm.key();
-        // A changed configuration is evaluated at once.
-        let due = match last.get(&key) {
-            Some((seen_slot, seen_config)) => {
-                *seen_slot < slot || *seen_config != alarm.config_updated_ms
+async fn evaluate_due(service: &Arc<CloudWatchService>, now: i64, last: &mut HashMap<AlarmKey, (i64, i64)>) {
+    let started = std::time::Instant::now();
+    let evaluated = evaluate_due_alarms(service, now, last).await;
+    if evaluated > 0 {
+        let counters = &service.alarms.counters;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counters.evaluation_micros.fetch_add(micros, Ordering::Relaxed);
+        counters.last_tick_micros.store(micros, Ordering::Relaxed);
+        counters.last_tick_alarms.store(evaluated, Ordering::Relaxed);
+    }
+}
+
+/// Evaluates the metric alarms whose period boundary has passed; returns how many.
+async fn evaluate_due_alarms(service: &Arc<CloudWatchService>, now: i64, last: &mut HashMap<AlarmKey, (i64, i64)>) -> u64 {
+    let mut evaluated = 0;
+    if last.len() > service.alarms.count() {
+        let live = service.alarms.keys();
+        last.retain(|key, _| live.contains(key));
+    }
+    // A changed configuration is evaluated at once.
+    let due = service.alarms.select(|key, alarm| {
+        alarm.kind == METRIC_ALARM
+            && match last.get(key) {
+                Some((seen_slot, seen_config)) => {
+                    *seen_slot < now.div_euclid(interval_ms(alarm)) || *seen_config != alarm.config_updated_ms
+                }
+                None => true,
             }
-            None => true,
-        };
-        if !due {
-            continue;
-        }
+    });
+    for alarm in due {
+        let slot = now.div_euclid(interval_ms(&alarm));
+        let key = alarm.key();
         last.insert(key, (slot, alarm.config_updated_ms));
+        evaluated += 1;
         service
             .alarms
             .counters
@@ -130,6 +139,7 @@ async fn evaluate_due(
             }
         }
     }
+    evaluated
 }
 
 /// The rule of a metric alarm, from its stored configuration.
@@ -360,12 +370,7 @@ pub(super) async fn evaluate_composites(service: &CloudWatchService, now: i64) {
     // A composite can name another composite: a few passes settle chains.
     for _ in 0..4 {
         let mut changed = false;
-        for alarm in service
-            .alarms
-            .all()
-            .into_iter()
-            .filter(|alarm| alarm.kind == COMPOSITE_ALARM)
-        {
+        for alarm in service.alarms.select(|_, alarm| alarm.kind == COMPOSITE_ALARM) {
             let Some(state) = composite_state(service, &alarm) else {
                 continue;
             };

@@ -77,27 +77,24 @@ pub struct AlarmCounters {
     pub transitions: AtomicU64,
     pub actions_succeeded: AtomicU64,
     pub actions_failed: AtomicU64,
+    /// Wall time spent evaluating metric alarms, in microseconds.
+    pub evaluation_micros: AtomicU64,
+    /// The last tick that evaluated any alarm: how many, and how long it took.
+    pub last_tick_alarms: AtomicU64,
+    pub last_tick_micros: AtomicU64,
 }
 
 impl AlarmCounters {
-    pub fn snapshot(&self) -> [(&'static str, u64); 4] {
+    pub fn snapshot(&self) -> [(&'static str, &'static str, f64); 7] {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
         [
-            (
-                "argus_alarm_evaluations_total",
-                self.evaluations.load(Ordering::Relaxed),
-            ),
-            (
-                "argus_alarm_state_transitions_total",
-                self.transitions.load(Ordering::Relaxed),
-            ),
-            (
-                "argus_alarm_actions_succeeded_total",
-                self.actions_succeeded.load(Ordering::Relaxed),
-            ),
-            (
-                "argus_alarm_actions_failed_total",
-                self.actions_failed.load(Ordering::Relaxed),
-            ),
+            ("argus_alarm_evaluations_total", "counter", read(&self.evaluations)),
+            ("argus_alarm_state_transitions_total", "counter", read(&self.transitions)),
+            ("argus_alarm_actions_succeeded_total", "counter", read(&self.actions_succeeded)),
+            ("argus_alarm_actions_failed_total", "counter", read(&self.actions_failed)),
+            ("argus_alarm_evaluation_seconds_total", "counter", read(&self.evaluation_micros) / 1e6),
+            ("argus_alarm_last_tick_alarms", "gauge", read(&self.last_tick_alarms)),
+            ("argus_alarm_last_tick_seconds", "gauge", read(&self.last_tick_micros) / 1e6),
         ]
     }
 }
@@ -304,8 +301,14 @@ impl Alarms {
         self.table.read().len()
     }
 
-    pub(crate) fn all(&self) -> Vec<Alarm> {
-        self.table.read().values().cloned().collect()
+    /// Clones of the alarms `pick` selects, chosen under one read lock (the
+    /// evaluator's tick looks at every alarm but clones only the due ones).
+    pub(crate) fn select(&self, mut pick: impl FnMut(&AlarmKey, &Alarm) -> bool) -> Vec<Alarm> {
+        self.table.read().iter().filter(|(key, alarm)| pick(key, alarm)).map(|(_, alarm)| alarm.clone()).collect()
+    }
+
+    pub(crate) fn keys(&self) -> std::collections::HashSet<AlarmKey> {
+        self.table.read().keys().cloned().collect()
     }
 
     /// Stores an alarm (new or replaced) with its history items.
