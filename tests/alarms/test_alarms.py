@@ -133,6 +133,8 @@ def test_describe_filters_and_paging(cw):
         ({"AlarmActions": ["not-an-arn"]}, "ValidationError", "Invalid arn"),
         ({"ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold"}, "ValidationError", "anomaly detection"),
         ({"EvaluateLowSampleCountPercentile": "ignore"}, "InvalidParameterCombination", "percentile"),
+        ({"ComparisonOperator": "GreaterThan"}, "ValidationError", "'comparisonOperator' failed to satisfy constraint"),
+        ({"Period": 0}, "ValidationError", "'period' failed to satisfy constraint"),
     ],
 )
 def test_put_metric_alarm_rejects_what_cloudwatch_rejects(cw_unchecked, overrides, code, words):
@@ -321,3 +323,22 @@ def test_the_pacs_notification_script_with_the_cli(aws):
                        "--statistic", "Sum", "--period", "45", "--evaluation-periods", "1", "--threshold", "1",
                        "--comparison-operator", "GreaterThanThreshold")
     assert "ValidationError" in stderr
+
+
+def test_actions_of_other_services_are_kept_and_recorded_as_not_supported(cw):
+    """EC2 and Auto Scaling actions are accepted and stored; when they run,
+    the history says this server does not carry them out."""
+    name = unique()
+    actions = ["arn:aws:automate:us-east-1:ec2:stop", "arn:aws:autoscaling:us-east-1:000000000000:scalingPolicy:0a1b:autoScalingGroupName/web:policyName/up"]
+    metric_alarm(cw, name, AlarmActions=actions)
+    assert describe(cw, name)["AlarmActions"] == actions
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="testing actions")
+    deadline = time.time() + 10
+    while True:
+        items = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
+        if len(items) >= 2 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    summaries = sorted(item["HistorySummary"] for item in items)
+    assert len(summaries) == 2, items
+    assert all(summary.startswith("Failed to execute action arn:aws:a") and "not supported by this server" in summary for summary in summaries), summaries

@@ -349,3 +349,40 @@ def test_the_aws_cli_drives_sns(argus, receiver):
     topics = aws.json("sns", "list-topics")["Topics"]
     assert {"TopicArn": arn} in topics
     assert "NotFound" in aws.error("sns", "get-topic-attributes", "--topic-arn", arn + "-nope")
+
+
+def test_list_subscriptions_and_unsubscribe_through_the_api(sns, receiver):
+    arn = sns.create_topic(Name=unique())["TopicArn"]
+    subscription = confirmed_http(sns, receiver, arn, "/hook-list")
+    address = f"{uuid.uuid4().hex[:8]}@hospital.example"
+    sns.subscribe(TopicArn=arn, Protocol="email", Endpoint=address)
+    everything = [s for page in sns.get_paginator("list_subscriptions").paginate() for s in page["Subscriptions"]]
+    mine = sorted((s["Protocol"], s["SubscriptionArn"]) for s in everything if s["TopicArn"] == arn)
+    assert mine == [("email", "PendingConfirmation"), ("http", subscription)]
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["SubscriptionsPending"] == "1"
+    sns.unsubscribe(SubscriptionArn=subscription)
+    with pytest.raises(ClientError) as caught:
+        sns.get_subscription_attributes(SubscriptionArn=subscription)
+    assert code_of(caught) == "NotFound"
+    sns.publish(TopicArn=arn, Message="after unsubscribe")
+    time.sleep(1.0)
+    assert not [r for r in receiver.received("/hook-list") if "after unsubscribe" in r["body"]]
+
+
+def test_a_teams_webhook_gets_an_adaptive_card(sns, receiver):
+    arn = sns.create_topic(Name=unique())["TopicArn"]
+    sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=receiver.url("/teams"), Attributes={"WebhookFormat": "teams"})
+    card = json.loads(receiver.wait_for("/teams")[0]["body"])["attachments"][0]["content"]
+    confirm = [action["url"] for action in card["actions"] if action["title"] == "Confirm subscription"][0]
+    assert confirm_via_link(confirm)[0] == 200
+    alarm = {"AlarmName": "pacs-db-cpu", "NewStateValue": "ALARM", "OldStateValue": "OK", "NewStateReason": "Threshold Crossed: 1 datapoint [97.0]",
+             "Region": "US East (N. Virginia)", "AWSAccountId": "000000000000", "StateChangeTime": "2026-12-02T10:00:00.000+0000"}
+    sns.publish(TopicArn=arn, Subject='ALARM: "pacs-db-cpu"', Message=json.dumps(alarm))
+    posted = receiver.wait_for("/teams", count=2)[1]
+    assert posted["headers"]["content-type"] == "application/json"
+    message = json.loads(posted["body"])
+    assert message["type"] == "message"
+    content = message["attachments"][0]["content"]
+    assert content["type"] == "AdaptiveCard"
+    texts = json.dumps(content, ensure_ascii=False)
+    assert "ALARM: pacs-db-cpu" in texts and "Threshold Crossed: 1 datapoint [97.0]" in texts and "OK → ALARM" in texts
