@@ -32,13 +32,28 @@ const WAKE_EVERY: Duration = Duration::from_millis(500);
 pub async fn run_evaluator(service: Arc<CloudWatchService>) {
     let mut last_evaluated: HashMap<AlarmKey, (i64, i64)> = HashMap::new();
     let mut last_prune_ms = 0;
+    // (10-second slot, configuration version) of the last scan for due
+    // metric alarms: every period is a multiple of 10 s, so nothing can
+    // fall due between boundaries unless an alarm was stored.
+    let mut scanned = None;
+    // (configuration version, state version) composites were last settled at.
+    let mut settled = None;
     // Actions left pending by a previous run go first.
     dispatch_due(&service).await;
     loop {
         tokio::time::sleep(WAKE_EVERY).await;
         let now = service.now_ms();
-        evaluate_due(&service, now, &mut last_evaluated).await;
-        evaluate_composites(&service, now).await;
+        let alarms = &service.alarms;
+        let scan = Some((now.div_euclid(10_000), alarms.config_version.load(Ordering::Relaxed)));
+        if scan != scanned {
+            scanned = scan;
+            evaluate_due(&service, now, &mut last_evaluated).await;
+        }
+        let versions = Some((alarms.config_version.load(Ordering::Relaxed), alarms.state_version.load(Ordering::Relaxed)));
+        if versions != settled {
+            settled = versions;
+            evaluate_composites(&service, now).await;
+        }
         dispatch_due(&service).await;
         if now - last_prune_ms > 3_600_000 {
             last_prune_ms = now;
@@ -533,6 +548,7 @@ pub(super) async fn change_state(
     if let Some(stored) = alarms.table.write().get_mut(key) {
         stored.state = state;
     }
+    alarms.state_version.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 

@@ -255,6 +255,11 @@ pub struct Alarms {
     dispatching: tokio::sync::Mutex<()>,
     notifier: RwLock<Option<Arc<dyn AlarmNotifier>>>,
     pub counters: AlarmCounters,
+    /// Bumped when an alarm is stored or deleted, and when a state changes:
+    /// the evaluator rescans only when these move or a period boundary
+    /// passes.
+    pub(crate) config_version: AtomicU64,
+    pub(crate) state_version: AtomicU64,
 }
 
 impl Alarms {
@@ -271,6 +276,8 @@ impl Alarms {
             dispatching: tokio::sync::Mutex::new(()),
             notifier: RwLock::new(None),
             counters: AlarmCounters::default(),
+            config_version: AtomicU64::new(0),
+            state_version: AtomicU64::new(0),
         })
     }
 
@@ -321,6 +328,7 @@ impl Alarms {
             .put_alarm(&alarm.record(), history)
             .map_err(catalog_error)?;
         self.table.write().insert(alarm.key(), alarm);
+        self.config_version.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -338,6 +346,7 @@ impl Alarms {
         for name in names {
             table.remove(&(account.to_string(), region.to_string(), name.clone()));
         }
+        self.config_version.fetch_add(1, Ordering::Relaxed);
         Ok(deleted)
     }
 }
