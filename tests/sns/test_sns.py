@@ -386,3 +386,38 @@ def test_a_teams_webhook_gets_an_adaptive_card(sns, receiver):
     assert content["type"] == "AdaptiveCard"
     texts = json.dumps(content, ensure_ascii=False)
     assert "ALARM: pacs-db-cpu" in texts and "Threshold Crossed: 1 datapoint [97.0]" in texts and "OK → ALARM" in texts
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_mail_goes_through_a_relay_that_requires_auth(server_factory):
+    """`--smtp-url smtp://user:pass@host:port`: Argus logs in to the relay."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from harness import free_port
+
+    sessions = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            sessions.append(session.authenticated)
+            return "250 OK"
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        good = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"argus", b"s3cret")
+        return AuthResult(success=good)
+
+    port = free_port()
+    relay = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticate, auth_required=True, auth_require_tls=False)
+    relay.start()
+    try:
+        argus = server_factory("--smtp-url", f"smtp://argus:s3cret@127.0.0.1:{port}")
+        sns = make_client(argus, "sns")
+        arn = sns.create_topic(Name=unique())["TopicArn"]
+        sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="oncall@hospital.example")
+        deadline = time.time() + 15
+        while not sessions and time.time() < deadline:
+            time.sleep(0.1)
+        assert sessions == [True]
+    finally:
+        relay.stop()
