@@ -143,8 +143,11 @@ async fn topic_with_subscribers(
                 .iter()
                 .filter(|(path, _, _)| paths.contains(path))
                 .filter_map(|(_, _, body)| serde_json::from_str::<Value>(body).ok())
-                .filter(|envelope| envelope["Type"] == "SubscriptionConfirmation" && envelope["TopicArn"] == topic.as_str())
-                .filter_map(|envelope| envelope["Token"].as_str().map(str::to_owned))
+                .filter(|envelope| {
+                    envelope.get("Type").and_then(Value::as_str) == Some("SubscriptionConfirmation")
+                        && envelope.get("TopicArn").and_then(Value::as_str) == Some(topic.as_str())
+                })
+                .filter_map(|envelope| envelope.get("Token").and_then(Value::as_str).map(str::to_owned))
                 .collect()
         };
         if tokens.len() >= paths.len() {
@@ -279,10 +282,10 @@ async fn run_async(args: AlarmsArgs) -> anyhow::Result<()> {
         let described = cw.call("DescribeAlarms", &json!({"AlarmNames": [name]})).await?;
         ok(&described)?;
         let described: Value = serde_json::from_slice(&described.body)?;
-        let changed = &described["MetricAlarms"][0]["StateTransitionedTimestamp"];
+        let changed = described.pointer("/MetricAlarms/0/StateTransitionedTimestamp");
         let changed_ms = match changed {
-            Value::Number(n) => (n.as_f64().unwrap_or_default() * 1000.0) as i64,
-            Value::String(text) => text.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).unwrap_or_default(),
+            Some(Value::Number(n)) => (n.as_f64().unwrap_or_default() * 1000.0) as i64,
+            Some(Value::String(text)) => text.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).unwrap_or_default(),
             _ => bail!("DescribeAlarms gave no StateTransitionedTimestamp: {described}"),
         };
         to_state.push((changed_ms - period_end_ms) as f64);
