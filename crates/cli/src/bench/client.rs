@@ -184,19 +184,7 @@ impl Connection {
             self.reopen().await?;
             self.sender.ready().await.context("new connection closed")?;
         }
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .context("sending the request")?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .context("reading the response")?
-            .to_bytes();
-        Ok(Reply { status, body })
+        exchange(&mut self.sender, request).await
     }
 
     /// Sends an operation of the connection's service with a JSON body.
@@ -253,21 +241,28 @@ impl QueryConnection {
         if self.sender.ready().await.is_err() {
             self.sender = handshake(&self.endpoint).await?;
         }
-        let response = self.sender.send_request(request).await.context("sending the request")?;
-        let status = response.status();
-        let body = response.into_body().collect().await.context("reading the response")?.to_bytes();
-        Ok(Reply { status, body })
+        exchange(&mut self.sender, request).await
     }
 }
 
 /// `GET path` on a fresh connection; status and body.
 pub async fn get(endpoint: &Endpoint, path: &str) -> anyhow::Result<Reply> {
+    unsigned(endpoint, Request::get(path)).await
+}
+
+/// Sends an unsigned, bodiless request on a fresh connection.
+async fn unsigned(endpoint: &Endpoint, request: http::request::Builder) -> anyhow::Result<Reply> {
     let mut sender = handshake(endpoint).await?;
-    let request = Request::get(path)
+    let request = request
         .header(http::header::HOST, &endpoint.host_header)
         .body(Full::new(Bytes::new()))
         .context("building the request")?;
-    let response = sender.send_request(request).await?;
+    exchange(&mut sender, request).await
+}
+
+/// Sends one request and reads the whole answer.
+async fn exchange(sender: &mut SendRequest<Full<Bytes>>, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+    let response = sender.send_request(request).await.context("sending the request")?;
     let status = response.status();
     let body = response.into_body().collect().await.context("reading the response")?.to_bytes();
     Ok(Reply { status, body })
@@ -291,32 +286,13 @@ async fn handshake(endpoint: &Endpoint) -> anyhow::Result<SendRequest<Full<Bytes
 
 /// `GET path` on a fresh connection, for the readiness probe; the status only.
 pub async fn get_status(endpoint: &Endpoint, path: &str) -> anyhow::Result<StatusCode> {
-    let mut sender = handshake(endpoint).await?;
-    let request = Request::get(path)
-        .header(http::header::HOST, &endpoint.host_header)
-        .body(Full::new(Bytes::new()))
-        .context("building the request")?;
-    let response = sender.send_request(request).await?;
-    Ok(response.status())
+    Ok(get(endpoint, path).await?.status)
 }
 
 /// `POST path` with an empty body and no signature, on a fresh connection:
 /// Argus's own `/_argus/…` endpoints.
 pub async fn post_unsigned(endpoint: &Endpoint, path: &str) -> anyhow::Result<Reply> {
-    let mut sender = handshake(endpoint).await?;
-    let request = Request::post(path)
-        .header(http::header::HOST, &endpoint.host_header)
-        .body(Full::new(Bytes::new()))
-        .context("building the request")?;
-    let response = sender.send_request(request).await?;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .context("reading the response")?
-        .to_bytes();
-    Ok(Reply { status, body })
+    unsigned(endpoint, Request::post(path)).await
 }
 
 #[cfg(test)]

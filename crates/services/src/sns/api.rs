@@ -593,7 +593,6 @@ fn base_payload(
         subject: None,
         message: String::new(),
         envelope: Value::Null,
-        attributes: Map::new(),
         display_name: topic
             .attribute("DisplayName")
             .filter(|name| !name.is_empty())
@@ -788,16 +787,8 @@ pub(super) async fn unsubscribe(
     ctx: &RequestContext,
     input: Value,
 ) -> Result<Value, ApiError> {
-    let arn = required(&input, "SubscriptionArn")?;
-    match service.subscription(arn) {
-        Some(subscription)
-            if subscription.account == ctx.account_id && subscription.region == ctx.region => {}
-        _ if arn.split(':').count() != 7 => {
-            return Err(invalid("Invalid parameter: SubscriptionArn"));
-        }
-        _ => return Err(not_found("Subscription does not exist")),
-    }
-    unsubscribe_arn(service, arn).await?;
+    let subscription = find_subscription(service, ctx, required(&input, "SubscriptionArn")?)?;
+    unsubscribe_arn(service, &subscription.arn).await?;
     Ok(json!({}))
 }
 
@@ -808,7 +799,7 @@ pub(super) async fn unsubscribe_arn(service: &SnsService, arn: &str) -> Result<(
     };
     service
         .catalog
-        .delete_subscription(arn, &[])
+        .delete_subscription(arn)
         .map_err(catalog_error)?;
     let mut registry = service.registry.write();
     registry.subscriptions.remove(arn);
@@ -1228,7 +1219,6 @@ fn accept(service: &SnsService, topic: &Topic, outgoing: &Outgoing) -> Result<St
         payload.subject = outgoing.subject.clone();
         payload.message = message;
         payload.envelope = Value::Object(envelope);
-        payload.attributes = outgoing.attributes.clone();
         payload.link = link;
         payload.alarm_link = alarm_link.clone();
         payload.retry = retry_policy(topic, &subscription);

@@ -174,8 +174,6 @@ fn text_block(text: &str, heading: bool) -> Value {
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)]
 mod tests {
-    use serde_json::Map;
-
     use super::*;
     use crate::sns::envelope::RetryPolicy;
 
@@ -192,7 +190,6 @@ mod tests {
             subject: Some("ALARM: \"x\"".into()),
             message: message.into(),
             envelope: Value::Null,
-            attributes: Map::new(),
             display_name: None,
             link: "http://127.0.0.1:4566/?Action=ConfirmSubscription&Token=t".into(),
             alarm_link: Some("http://127.0.0.1:4566/_argus/alarms/pacs".into()),

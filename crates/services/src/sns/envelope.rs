@@ -122,8 +122,6 @@ pub(crate) struct Payload {
     pub message: String,
     /// The signed JSON envelope.
     pub envelope: Value,
-    /// Message attributes as `x-amz-sns`-style `{name: {Type, Value}}`.
-    pub attributes: Map<String, Value>,
     pub display_name: Option<String>,
     /// SubscribeURL of a confirmation; UnsubscribeURL of a notification.
     pub link: String,

@@ -474,13 +474,8 @@ pub trait SnsCatalog: Send + Sync {
         subscription: &SubscriptionRecord,
         deliveries: &[DeliveryRecord],
     ) -> Result<(), CatalogError>;
-    /// Deletes the subscription and its pending deliveries, queueing
-    /// `deliveries` (an unsubscribe confirmation) in the same transaction.
-    fn delete_subscription(
-        &self,
-        arn: &str,
-        deliveries: &[DeliveryRecord],
-    ) -> Result<(), CatalogError>;
+    /// Deletes the subscription and its pending deliveries.
+    fn delete_subscription(&self, arn: &str) -> Result<(), CatalogError>;
     /// Accepts a published message: its deliveries, in one transaction.
     /// With a `dedup_key` seen before, nothing is queued and the message id
     /// it was first accepted under is returned instead.

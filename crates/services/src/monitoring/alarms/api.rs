@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::evaluate::{Comparison, StateValue};
 use super::evaluator::{self, rule_children};
-use super::{Alarm, COMPOSITE_ALARM, METRIC_ALARM, seconds, strings};
+use super::{Alarm, COMPOSITE_ALARM, METRIC_ALARM, dimension_pairs, seconds, strings};
 use crate::monitoring::CloudWatchService;
 
 fn validation(message: impl Into<String>) -> ApiError {
@@ -620,18 +620,7 @@ pub(crate) fn describe_alarms_for_metric(
     input: Value,
 ) -> Result<Value, ApiError> {
     let input = object(input);
-    let mut dimensions: Vec<(String, String)> = input
-        .get("Dimensions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|d| {
-            Some((
-                d.get("Name")?.as_str()?.to_string(),
-                d.get("Value")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    let mut dimensions = dimension_pairs(input.get("Dimensions"));
     dimensions.sort();
     let matches = |alarm: &Alarm| {
         let same = |member: &str| {
@@ -639,19 +628,7 @@ pub(crate) fn describe_alarms_for_metric(
                 .get(member)
                 .is_none_or(|wanted| alarm.config.get(member) == Some(wanted))
         };
-        let mut own: Vec<(String, String)> = alarm
-            .config
-            .get("Dimensions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|d| {
-                Some((
-                    d.get("Name")?.as_str()?.to_string(),
-                    d.get("Value")?.as_str()?.to_string(),
-                ))
-            })
-            .collect();
+        let mut own = dimension_pairs(alarm.config.get("Dimensions"));
         own.sort();
         alarm.kind == METRIC_ALARM
             && alarm.config.get("MetricName") == input.get("MetricName")
@@ -868,6 +845,11 @@ fn alarm_of_arn(
     Ok(service.alarms.get(&ctx.account_id, &ctx.region, name))
 }
 
+/// The alarm an ARN names, or CloudWatch's ResourceNotFound.
+fn existing_alarm_of_arn(service: &CloudWatchService, ctx: &RequestContext, arn: &str) -> Result<Alarm, ApiError> {
+    alarm_of_arn(service, ctx, arn)?.ok_or_else(|| ApiError::new(ErrorCode::ResourceNotFound, format!("{arn} not found")))
+}
+
 pub(crate) fn list_tags(
     service: &CloudWatchService,
     ctx: &RequestContext,
@@ -891,12 +873,7 @@ pub(crate) async fn tag_resource(
     let arn = text(&input, "ResourceARN").unwrap_or_default();
     let alarms = &service.alarms;
     let _guard = alarms.write.lock().await;
-    let Some(mut alarm) = alarm_of_arn(service, ctx, arn)? else {
-        return Err(ApiError::new(
-            ErrorCode::ResourceNotFound,
-            format!("{arn} not found"),
-        ));
-    };
+    let mut alarm = existing_alarm_of_arn(service, ctx, arn)?;
     for tag in input
         .get("Tags")
         .and_then(Value::as_array)
@@ -928,12 +905,7 @@ pub(crate) async fn untag_resource(
     let arn = text(&input, "ResourceARN").unwrap_or_default();
     let alarms = &service.alarms;
     let _guard = alarms.write.lock().await;
-    let Some(mut alarm) = alarm_of_arn(service, ctx, arn)? else {
-        return Err(ApiError::new(
-            ErrorCode::ResourceNotFound,
-            format!("{arn} not found"),
-        ));
-    };
+    let mut alarm = existing_alarm_of_arn(service, ctx, arn)?;
     let keys = strings(input.get("TagKeys"));
     alarm.tags.retain(|tag| {
         tag.get("Key")

@@ -20,7 +20,7 @@ use super::evaluate::{
     self, Comparison, Datapoint, MissingData, Range, Rule, StateValue, reason_data_time,
 };
 use super::{
-    Alarm, AlarmKey, AlarmNotification, COMPOSITE_ALARM, METRIC_ALARM, catalog_error, message,
+    Alarm, AlarmKey, AlarmNotification, COMPOSITE_ALARM, METRIC_ALARM, catalog_error, dimension_pairs, message,
     state_update_item,
 };
 use crate::monitoring::{CloudWatchService, metrics, scope};
@@ -269,18 +269,7 @@ async fn metric_points(
     else {
         return Ok(Vec::new());
     };
-    let dimensions = config
-        .get("Dimensions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|d| {
-            Some((
-                d.get("Name")?.as_str()?.to_string(),
-                d.get("Value")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    let dimensions = dimension_pairs(config.get("Dimensions"));
     let ctx = RequestContext::new(alarm.account.clone(), alarm.region.clone());
     let read = ReadRequest {
         scope: scope(&ctx),

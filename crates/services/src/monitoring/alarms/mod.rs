@@ -233,6 +233,16 @@ pub(crate) fn seconds(ms: i64) -> Value {
     Value::from(ms as f64 / 1000.0)
 }
 
+/// `[{"Name", "Value"}, …]` as (name, value) pairs, in the given order.
+pub(crate) fn dimension_pairs(value: Option<&Value>) -> Vec<(String, String)> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| Some((d.get("Name")?.as_str()?.to_string(), d.get("Value")?.as_str()?.to_string())))
+        .collect()
+}
+
 pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)

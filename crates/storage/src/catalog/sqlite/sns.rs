@@ -192,11 +192,7 @@ impl SnsCatalog for SqliteCatalog {
         Ok(())
     }
 
-    fn delete_subscription(
-        &self,
-        arn: &str,
-        deliveries: &[DeliveryRecord],
-    ) -> Result<(), CatalogError> {
+    fn delete_subscription(&self, arn: &str) -> Result<(), CatalogError> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
         tx.execute(
@@ -204,8 +200,6 @@ impl SnsCatalog for SqliteCatalog {
             params![arn],
         )?;
         tx.execute("DELETE FROM sns_subscriptions WHERE arn = ?1", params![arn])?;
-        let now = deliveries.first().map_or(0, |delivery| delivery.due_ms);
-        queue(&tx, deliveries, now)?;
         tx.commit()?;
         Ok(())
     }
