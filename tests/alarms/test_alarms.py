@@ -3,7 +3,9 @@ API, CloudWatch's validation errors, evaluation on the server's (test)
 clock, composite alarms, history and tags."""
 
 import json
+import re
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -54,6 +56,23 @@ def wait_state(cw, name, state, timeout=15.0):
         time.sleep(0.2)
 
 
+def evaluations_so_far(server):
+    with urllib.request.urlopen(f"{server.endpoint}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return float(re.search(r"^argus_alarm_evaluations_total (\S+)$", text, re.M).group(1))
+
+
+def wait_for_evaluations_after(server, before, timeout=15.0):
+    """Waits until the evaluator has run since `before` was read, plus one
+    more wake (an evaluation pass that had already begun may not include
+    the newest alarm)."""
+    deadline = time.time() + timeout
+    while evaluations_so_far(server) <= before:
+        assert time.time() < deadline, "the evaluator did not run"
+        time.sleep(0.1)
+    time.sleep(0.6)
+
+
 def test_put_describe_update_and_delete(cw):
     name = unique()
     metric_alarm(cw, name, Dimensions=[{"Name": "Service", "Value": "pacs-backend"}], Tags=[{"Key": "team", "Value": "pacs"}])
@@ -91,10 +110,12 @@ def test_put_describe_update_and_delete(cw):
     assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == []
 
 
-def test_describe_filters_and_paging(cw):
+def test_describe_filters_and_paging(cw, server):
     prefix = unique("filter")
+    evaluations = evaluations_so_far(server)
     for index in range(5):
         metric_alarm(cw, f"{prefix}-{index}", AlarmActions=[f"arn:aws:sns:us-east-1:000000000000:topic-{index % 2}"])
+    wait_for_evaluations_after(server, evaluations)
     cw.set_alarm_state(AlarmName=f"{prefix}-3", StateValue="ALARM", StateReason="manual")
     names = lambda found: [alarm["AlarmName"] for alarm in found["MetricAlarms"]]  # noqa: E731
     assert names(cw.describe_alarms(AlarmNamePrefix=prefix)) == [f"{prefix}-{i}" for i in range(5)]
@@ -300,6 +321,7 @@ def test_the_pacs_notification_script_with_the_cli(aws):
     """The PACS test script: describe alarms by prefix, force an alarm to
     ALARM with set-alarm-state, then back to OK."""
     name = unique("pacs-backend-error-rate")
+    evaluations = evaluations_so_far(aws.server)
     aws.run(
         "cloudwatch", "put-metric-alarm", "--alarm-name", name, "--metric-name", "PACSBackendErrors",
         "--namespace", "PACS/Application", "--statistic", "Sum", "--period", "300", "--evaluation-periods", "2",
@@ -308,6 +330,9 @@ def test_the_pacs_notification_script_with_the_cli(aws):
     )
     listed = aws.json("cloudwatch", "describe-alarms", "--alarm-name-prefix", name)
     assert [alarm["AlarmName"] for alarm in listed["MetricAlarms"]] == [name]
+    # A new alarm is evaluated at once; a state forced before that first
+    # evaluation would be replaced by it (as on CloudWatch), so wait for it.
+    wait_for_evaluations_after(aws.server, evaluations)
     aws.run("cloudwatch", "set-alarm-state", "--alarm-name", name, "--state-value", "ALARM", "--state-reason", "Testing notification")
     alarm = aws.json("cloudwatch", "describe-alarms", "--alarm-names", name)["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM" and alarm["StateReason"] == "Testing notification"
