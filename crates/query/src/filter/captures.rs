@@ -50,8 +50,8 @@ enum Inner<'m> {
 /// and read it from many events' [`Captures`].
 #[derive(Debug, Clone)]
 pub struct FieldRef {
-    text: String,
-    json: Option<Selector>,
+    pub(crate) text: String,
+    pub(crate) json: Option<Selector>,
 }
 
 impl FieldRef {
@@ -71,7 +71,7 @@ impl FieldRef {
 /// Field references read together (a metric value and its dimensions).
 #[derive(Debug, Clone, Default)]
 pub struct FieldRefs {
-    fields: Vec<FieldRef>,
+    pub(crate) fields: Vec<FieldRef>,
     /// The JSON selectors among `fields` (at most a pattern's worth) and,
     /// for each, its position in `fields`.
     selectors: Vec<Selector>,
@@ -202,7 +202,7 @@ fn json_values<'m>(message: &'m str, refs: &FieldRefs, out: &mut Vec<Option<Fiel
     }
 }
 
-fn field_value(value: JsonValue<'_>) -> Option<FieldValue<'_>> {
+pub(crate) fn field_value(value: JsonValue<'_>) -> Option<FieldValue<'_>> {
     match value {
         JsonValue::String { raw, escaped } => Some(FieldValue::String(JsonValue::string_content(raw, escaped))),
         JsonValue::Number(text) => text.parse().ok().map(FieldValue::Number),

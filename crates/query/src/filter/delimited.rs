@@ -218,7 +218,7 @@ impl DelimitedPattern {
             .parse::<usize>()
             .ok()
             .and_then(|n| n.checked_sub(1))
-            .filter(|&index| index < count && !self.slot_of(index, count).is_some_and(|slot| slot.name.is_some()));
+            .filter(|&index| index < count && self.slot_of(index, count).is_none_or(|slot| slot.name.is_none()));
         let index = by_name.into_iter().chain(by_position).min()?;
         fields(message).nth(index)
     }

@@ -60,6 +60,7 @@
 mod captures;
 mod delimited;
 mod error;
+mod group;
 mod json;
 mod json_scan;
 mod lexer;
@@ -69,6 +70,7 @@ mod terms;
 mod value;
 
 pub use captures::{Captures, FieldRef, FieldRefs, FieldValue};
+pub use group::{GroupScratch, PatternGroup};
 pub use error::{MAX_PATTERN_CHARS, MAX_REGEXES, PatternError};
 
 use delimited::DelimitedPattern;

@@ -154,3 +154,91 @@ fn field_refs_scan_a_json_event_once_for_all() {
         assert_eq!(&captures.value(name), value, "{name}");
     }
 }
+
+/// A group must decide and extract exactly what its members do one by one.
+fn group_agrees_with_members(patterns: &[(&str, &[&str])], messages: &[String]) {
+    let members: Vec<(FilterPattern, FieldRefs)> = patterns
+        .iter()
+        .map(|(pattern, fields)| {
+            let refs = fields.iter().map(|field| FieldRef::parse(field).expect("a reference")).collect();
+            (FilterPattern::parse(pattern).expect("parses"), FieldRefs::new(refs).expect("fits"))
+        })
+        .collect();
+    let group = PatternGroup::new(members.clone());
+    let mut scratch = GroupScratch::default();
+    for message in messages {
+        let mut seen = Vec::new();
+        group.evaluate(message, &mut scratch, |index, values| seen.push((index, values.map(|values| values.to_vec()))));
+        let expected: Vec<_> = members
+            .iter()
+            .enumerate()
+            .map(|(index, (pattern, refs))| {
+                let values = pattern.evaluate(message).map(|captures| {
+                    let mut values = Vec::new();
+                    captures.values_of(refs, &mut values);
+                    values
+                });
+                (index, values)
+            })
+            .collect();
+        assert_eq!(seen, expected, "{message}");
+    }
+}
+
+const GROUP_PATTERNS: &[(&str, &[&str])] = &[
+    ("{ $.level = \"error\" }", &[]),
+    ("{ $.status >= 500 }", &["$.status", "$.service"]),
+    ("{ $.latency_ms >= 0 }", &["$.latency_ms"]),
+    ("{ $.amount > 0 && $.level != \"error\" }", &["$.amount", "$.service"]),
+    ("{ $.tags[*].k = 2 || $.level NOT EXISTS }", &["$.tags[*].k", "$.level"]),
+    ("{ $.user.name = \"a*\" }", &["$.user.name", "$.missing"]),
+    ("{ $.level IS NULL }", &["$plain"]),
+    ("ERROR", &["$.level"]),
+    ("[ip, identity = \"-\", user, ...]", &["$user", "$2", "$.level"]),
+    ("%retries=[1-3]%", &[]),
+];
+
+#[test]
+fn a_group_decides_like_its_members() {
+    let mut messages: Vec<String> = [
+        r#"{"level":"error","status":503,"service":"api","latency_ms":12}"#,
+        r#"{"level":"info","status":200,"service":"api","latency_ms":3.5,"amount":120}"#,
+        r#"{"level":"info","level":"error","amount":5,"service":7}"#,
+        r#"{"tags":[{"k":1},{"k":2}],"service":true}"#,
+        r#"{"level":null,"user":{"name":"alice"},"status":"500"}"#,
+        r#"{"user":{"name":"bob"},"latency_ms":-1,"status":[1]}"#,
+        r#"{"level":"error","status":503"#,
+        r#"[{"level":"error"}]"#,
+        r#"  {"level" : "ERROR" , "retries=2": 1}  "#,
+        "10.0.0.1 - frank GET /x 500 12 ERROR",
+        "not json at all retries=3",
+        "",
+    ]
+    .iter()
+    .map(|message| message.to_string())
+    .collect();
+    for level in ["\"error\"", "\"info\"", "null", "1"] {
+        for status in ["500", "499", "\"503\"", "null"] {
+            messages.push(format!(r#"{{"level":{level},"status":{status},"amount":{status},"service":"s"}}"#));
+        }
+    }
+    group_agrees_with_members(GROUP_PATTERNS, &messages);
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_group_decides_like_its_members_on_any_object(
+        pairs in proptest::collection::vec(
+            (
+                proptest::sample::select(vec!["level", "status", "amount", "service", "latency_ms", "tags", "user"]),
+                proptest::sample::select(vec![
+                    "\"error\"", "\"info\"", "500", "-3", "0", "\"a1\"", "null", "true", "[{\"k\":2}]", "{\"name\":\"ab\"}", "[]",
+                ]),
+            ),
+            0..8,
+        ),
+    ) {
+        let body: Vec<String> = pairs.iter().map(|(key, value)| format!("\"{key}\":{value}")).collect();
+        group_agrees_with_members(GROUP_PATTERNS, &[format!("{{{}}}", body.join(","))]);
+    }
+}

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
-use argus_query::filter::{Captures, FieldRef, FieldRefs, FieldValue, FilterPattern};
+use argus_query::filter::{FieldRef, FieldRefs, FieldValue, FilterPattern, GroupScratch, PatternGroup};
 use argus_storage::catalog::CatalogError;
 use argus_storage::logs::{NewEvent, StoreError};
 use argus_storage::metrics::{MetricIdentity, NewDatum, SampleValue, Unit};
@@ -120,22 +120,15 @@ impl CompiledFilter {
         Ok(CompiledFilter { record, transformation, pattern, value, unit, dimension_names, fields })
     }
 
-    /// The value and dimensions a matched event publishes, if it has them;
-    /// `scratch` is reused between events.
-    fn observe<'m>(&self, captures: &Captures<'m>, scratch: &mut Vec<Option<FieldValue<'m>>>) -> Option<(f64, DimensionValues)> {
-        if self.fields.is_empty() {
-            return match &self.value {
-                MetricValue::Constant(value) => Some((*value, Vec::new())),
-                MetricValue::Field(_) => None,
-            };
-        }
-        captures.values_of(&self.fields, scratch);
+    /// The value and dimensions a matched event publishes, if it has them,
+    /// from the values of its fields (dimensions first, then the value's).
+    fn observe(&self, fields: &mut [Option<FieldValue<'_>>]) -> Option<(f64, DimensionValues)> {
         let value = match &self.value {
             MetricValue::Constant(value) => *value,
-            MetricValue::Field(_) => scratch.last()?.as_ref()?.as_number()?,
+            MetricValue::Field(_) => fields.last()?.as_ref()?.as_number()?,
         };
         let mut dimensions = Vec::with_capacity(self.dimension_names.len());
-        for (name, found) in self.dimension_names.iter().zip(scratch.iter_mut()) {
+        for (name, found) in self.dimension_names.iter().zip(fields.iter_mut()) {
             let text = match found.take()? {
                 FieldValue::String(text) if !text.is_empty() => text.into_owned(),
                 FieldValue::Number(number) => format_number(number),
@@ -165,10 +158,26 @@ fn format_number(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { number.to_string() }
 }
 
-/// Every group's filters, compiled, sorted by name.
+/// One group's filters, sorted by name, and the same as one [`PatternGroup`]
+/// (JSON filters share one scan of each event).
+#[derive(Default)]
+struct GroupFilters {
+    filters: Vec<Arc<CompiledFilter>>,
+    patterns: PatternGroup,
+}
+
+impl GroupFilters {
+    fn new(mut filters: Vec<Arc<CompiledFilter>>) -> GroupFilters {
+        filters.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+        let patterns = PatternGroup::new(filters.iter().map(|filter| (filter.pattern.clone(), filter.fields.clone())).collect());
+        GroupFilters { filters, patterns }
+    }
+}
+
+/// Every group's filters, compiled.
 #[derive(Default)]
 pub struct MetricFilters {
-    by_group: RwLock<HashMap<u64, Arc<Vec<Arc<CompiledFilter>>>>>,
+    by_group: RwLock<HashMap<u64, Arc<GroupFilters>>>,
 }
 
 impl MetricFilters {
@@ -183,41 +192,38 @@ impl MetricFilters {
                 Err(error) => tracing::warn!(group_id, filter = %name, reason = %error.message, "skipping a stored metric filter"),
             }
         }
-        let by_group = by_group
-            .into_iter()
-            .map(|(group, mut filters)| {
-                filters.sort_by(|a, b| a.record.name.cmp(&b.record.name));
-                (group, Arc::new(filters))
-            })
-            .collect();
+        let by_group = by_group.into_iter().map(|(group, filters)| (group, Arc::new(GroupFilters::new(filters)))).collect();
         Ok(MetricFilters { by_group: RwLock::new(by_group) })
     }
 
-    fn of_group(&self, group_id: u64) -> Arc<Vec<Arc<CompiledFilter>>> {
+    fn group(&self, group_id: u64) -> Arc<GroupFilters> {
         self.by_group.read().get(&group_id).cloned().unwrap_or_default()
     }
 
+    fn of_group(&self, group_id: u64) -> Vec<Arc<CompiledFilter>> {
+        self.group(group_id).filters.clone()
+    }
+
     pub fn count(&self, group_id: u64) -> usize {
-        self.by_group.read().get(&group_id).map_or(0, |filters| filters.len())
+        self.by_group.read().get(&group_id).map_or(0, |group| group.filters.len())
     }
 
     fn replace(&self, group_id: u64, filter: CompiledFilter) {
         let mut by_group = self.by_group.write();
-        let mut filters: Vec<Arc<CompiledFilter>> = by_group.get(&group_id).map(|f| f.as_ref().clone()).unwrap_or_default();
+        let mut filters: Vec<Arc<CompiledFilter>> = by_group.get(&group_id).map(|group| group.filters.clone()).unwrap_or_default();
         filters.retain(|existing| existing.record.name != filter.record.name);
-        let at = filters.partition_point(|existing| existing.record.name < filter.record.name);
-        filters.insert(at, Arc::new(filter));
-        by_group.insert(group_id, Arc::new(filters));
+        filters.push(Arc::new(filter));
+        by_group.insert(group_id, Arc::new(GroupFilters::new(filters)));
     }
 
     fn remove(&self, group_id: u64, name: &str) {
         let mut by_group = self.by_group.write();
-        if let Some(filters) = by_group.get(&group_id) {
-            let kept: Vec<Arc<CompiledFilter>> = filters.iter().filter(|f| f.record.name != name).cloned().collect();
+        if let Some(group) = by_group.get(&group_id) {
+            let kept: Vec<Arc<CompiledFilter>> = group.filters.iter().filter(|f| f.record.name != name).cloned().collect();
             if kept.is_empty() {
                 by_group.remove(&group_id);
             } else {
-                by_group.insert(group_id, Arc::new(kept));
+                by_group.insert(group_id, Arc::new(GroupFilters::new(kept)));
             }
         }
     }
@@ -230,23 +236,25 @@ impl MetricFilters {
     /// The datapoints a batch of accepted events produces: per filter,
     /// dimension values and minute, the values with their counts.
     pub fn datapoints(&self, group_id: u64, events: &[NewEvent]) -> Vec<NewDatum> {
-        let filters = self.of_group(group_id);
+        let group = self.group(group_id);
+        let filters = &group.filters;
         if filters.is_empty() {
             return Vec::new();
         }
         let mut sums = Sums::default();
-        let mut scratch = Vec::new();
+        let mut scratch = GroupScratch::default();
         for event in events {
             let minute = event.timestamp - event.timestamp.rem_euclid(MINUTE_MS);
-            for (index, filter) in filters.iter().enumerate() {
-                let observed = match filter.pattern.evaluate(&event.message) {
-                    Some(captures) => filter.observe(&captures, &mut scratch),
+            group.patterns.evaluate(&event.message, &mut scratch, |index, fields| {
+                let Some(filter) = filters.get(index) else { return };
+                let observed = match fields {
+                    Some(fields) => filter.observe(fields),
                     None => filter.transformation.default_value.map(|value| (value, Vec::new())),
                 };
                 if let Some((value, dimensions)) = observed {
                     sums.entry((index, dimensions, minute)).or_default().push(value);
                 }
-            }
+            });
         }
         sums.into_iter()
             .filter_map(|((index, dimensions, minute), mut values)| {
