@@ -211,6 +211,11 @@ pub fn decode_chunk(bytes: &[u8], track: Track) -> Result<Vec<(i64, Summary)>, C
     chunk::decode(bytes, track.width_ms())
 }
 
+/// See [`chunk::decode_plain`].
+pub fn decode_plain_chunk(bytes: &[u8], track: Track) -> Result<Option<Vec<(i64, f64)>>, CodecError> {
+    chunk::decode_plain(bytes, track.width_ms())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

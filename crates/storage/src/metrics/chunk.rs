@@ -226,6 +226,38 @@ fn read_rice(bits: &mut BitReader<'_>, parameter: u32) -> Result<u64, CodecError
     }
 }
 
+/// A chunk's points when each is one plain value (the Gorilla and decimal
+/// layouts) — reads aggregate these without a summary per point; `None`
+/// for a chunk of summaries.
+pub fn decode_plain(bytes: &[u8], width_ms: i64) -> Result<Option<Vec<(i64, f64)>>, CodecError> {
+    if bytes.first() == Some(&LAYOUT_SUMMARIES) {
+        return Ok(None);
+    }
+    let points: Vec<(i64, Plain)> = decode(bytes, width_ms)?;
+    Ok(Some(points.into_iter().map(|(ts, Plain(value))| (ts, value)).collect()))
+}
+
+/// A bare value, for [`decode_plain`]; never in a summaries chunk.
+struct Plain(f64);
+
+impl ChunkValue for Plain {
+    fn as_single(&self) -> Option<f64> {
+        Some(self.0)
+    }
+
+    fn from_single(value: f64) -> Self {
+        Plain(value)
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+    }
+
+    fn decode(_reader: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Err(CodecError("a summaries chunk has no plain values"))
+    }
+}
+
 pub fn decode<V: ChunkValue>(bytes: &[u8], width_ms: i64) -> Result<Vec<(i64, V)>, CodecError> {
     let mut reader = Reader::new(bytes);
     let layout = reader.u8()?;

@@ -13,6 +13,7 @@ use argus_core::SharedClock;
 use parking_lot::{Mutex, RwLock};
 use tracing::{info, warn};
 
+use super::codec::CodecError;
 use super::block::{self, BuiltBlock, LoadedBlock};
 use super::head::{Head, SeriesPoints};
 use super::record::{self, Sample, SampleValue};
@@ -421,11 +422,12 @@ impl MetricStore {
                     continue;
                 }
                 let bytes = self.objects.get_range(&block.record.path, chunk.offset..chunk.offset + chunk.len).await?;
-                let points = block::decode_chunk(&bytes, chunk.track).map_err(|error| MetricStoreError::Block {
-                    path: block.record.path.clone(),
-                    reason: error.to_string(),
-                })?;
-                for (start, summary) in &points {
+                let corrupt = |error: CodecError| MetricStoreError::Block { path: block.record.path.clone(), reason: error.to_string() };
+                if let Some(values) = block::decode_plain_chunk(&bytes, chunk.track).map_err(corrupt)? {
+                    periods.add_values(&values, chunk.track.unit);
+                    continue;
+                }
+                for (start, summary) in &block::decode_chunk(&bytes, chunk.track).map_err(corrupt)? {
                     periods.add(*start, summary, chunk.track.unit);
                 }
             }
@@ -553,6 +555,34 @@ impl Periods {
         entry.0.merge(summary);
         if entry.1 != unit {
             entry.2 = true;
+        }
+    }
+
+    /// Plain values sorted by bucket start: each period's values are added
+    /// to one summary, merged once.
+    fn add_values(&mut self, points: &[(i64, f64)], unit: Unit) {
+        let mut current: Option<(i64, Summary)> = None;
+        for &(start, value) in points {
+            if start < self.start_ms || start >= self.end_ms {
+                continue;
+            }
+            let period = self.start_ms + (start - self.start_ms) / self.period_ms * self.period_ms;
+            if let Some((open, summary)) = &mut current
+                && *open == period
+            {
+                // Values in block files were finite when they were written.
+                let _ = summary.add_value(value, 1.0);
+                continue;
+            }
+            if let Some((done, summary)) = current.take() {
+                self.add(done, &summary, unit);
+            }
+            let mut summary = Summary::new();
+            let _ = summary.add_value(value, 1.0);
+            current = Some((period, summary));
+        }
+        if let Some((done, summary)) = current {
+            self.add(done, &summary, unit);
         }
     }
 
