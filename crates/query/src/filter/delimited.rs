@@ -207,9 +207,30 @@ impl DelimitedPattern {
     /// The text of the field `$name` or `$N` (as [`extract`](Self::extract)
     /// names them) of a matching event, without building the whole list.
     pub(crate) fn field<'m>(&self, message: &'m str, reference: &str) -> Option<&'m str> {
+        let index = self.field_index(reference, || fields(message).count())?;
+        fields(message).nth(index)
+    }
+
+    /// The same from the event's fields split beforehand ([`fields`]).
+    pub(crate) fn field_of_split<'m>(&self, split: &[&'m str], reference: &str) -> Option<&'m str> {
+        split.get(self.field_index(reference, || split.len())?).copied()
+    }
+
+    /// Where `$name` / `$N` sits among `count()` fields (only counted when
+    /// the position depends on it).
+    fn field_index(&self, reference: &str, count: impl FnOnce() -> usize) -> Option<usize> {
         let name = reference.strip_prefix('$')?;
-        let count = fields(message).count();
-        let by_name = self.slots.iter().position(|slot| slot.name.as_deref() == Some(name)).and_then(|slot| match self.ellipsis {
+        let numeric = name.bytes().all(|byte| byte.is_ascii_digit());
+        let named_slot = self.slots.iter().position(|slot| slot.name.as_deref() == Some(name));
+        // The common case: a named slot before any `...` sits at its own position.
+        if let Some(slot) = named_slot
+            && !numeric
+            && self.ellipsis.is_none_or(|before| slot < before)
+        {
+            return Some(slot);
+        }
+        let count = count();
+        let by_name = named_slot.and_then(|slot| match self.ellipsis {
             Some(before) if slot >= before => (slot + count).checked_sub(self.slots.len()),
             _ => Some(slot),
         });
@@ -219,8 +240,19 @@ impl DelimitedPattern {
             .ok()
             .and_then(|n| n.checked_sub(1))
             .filter(|&index| index < count && self.slot_of(index, count).is_none_or(|slot| slot.name.is_none()));
-        let index = by_name.into_iter().chain(by_position).min()?;
-        fields(message).nth(index)
+        by_name.into_iter().chain(by_position).min().filter(|&index| index < count)
+    }
+
+    /// [`matches`](Self::matches) on the event's fields split beforehand.
+    pub(crate) fn matches_split(&self, split: &[&str]) -> bool {
+        let count = split.len();
+        if !self.fits(count) {
+            return false;
+        }
+        !self.has_conditions
+            || split.iter().enumerate().all(|(index, field)| {
+                self.slot_of(index, count).and_then(|slot| slot.condition.as_ref()).is_none_or(|condition| condition.holds(field))
+            })
     }
 
     pub(crate) fn required_literals(&self) -> Vec<Vec<Literal>> {
@@ -233,9 +265,8 @@ pub(crate) fn fields(message: &str) -> impl Iterator<Item = &str> {
     let bytes = message.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
-        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
-            at += 1;
-        }
+        let rest = bytes.get(at..).unwrap_or_default();
+        at += rest.iter().position(|byte| !byte.is_ascii_whitespace()).unwrap_or(rest.len());
         let start = at;
         let close = match bytes.get(at)? {
             b'"' => Some(b'"'),
@@ -268,9 +299,8 @@ pub(crate) fn fields(message: &str) -> impl Iterator<Item = &str> {
             }
             // Text glued to the closing quote: the whole token, quotes included, is the field.
         }
-        while bytes.get(at).is_some_and(|byte| !byte.is_ascii_whitespace()) {
-            at += 1;
-        }
+        let rest = bytes.get(at..).unwrap_or_default();
+        at += rest.iter().position(u8::is_ascii_whitespace).unwrap_or(rest.len());
         message.get(start..at)
     })
 }

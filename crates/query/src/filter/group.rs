@@ -7,11 +7,13 @@
 //! member reads are merged (same text, one selector) and each event is
 //! scanned once; every reached value is routed to the members listening to
 //! that selector, which keep their own leaf states exactly as
-//! [`JsonPattern::matches`](super::json::JsonPattern) would. Other members
-//! (terms, regex, space-delimited) run as they do alone. A member whose
-//! selectors would not fit the scanner's 128-selector set also runs alone.
+//! [`JsonPattern::matches`](super::json::JsonPattern) would. Space-delimited
+//! members share one split of the event into fields. Terms and regex members
+//! run as they do alone, and so does a JSON member whose selectors would not
+//! fit the scanner's 128-selector set.
 
 use super::captures::{FieldRefs, FieldValue, field_value};
+use super::delimited;
 use super::json::LeafState;
 use super::json_scan::{self, HitSink, JsonValue, MAX_SELECTORS};
 use super::selector::Selector;
@@ -50,6 +52,8 @@ pub struct GroupScratch<'m> {
     /// Per member, per field: (reached, value).
     found: Vec<Vec<(bool, Option<FieldValue<'m>>)>>,
     values: Vec<Option<FieldValue<'m>>>,
+    /// The event's space-delimited fields, split once for all such members.
+    split: Vec<&'m str>,
 }
 
 impl PatternGroup {
@@ -121,20 +125,39 @@ impl PatternGroup {
         scratch: &mut GroupScratch<'m>,
         mut each: impl FnMut(usize, Option<&mut [Option<FieldValue<'m>>]>),
     ) {
-        scratch.states.clear();
-        scratch.states.resize(self.members.len(), LeafState::default());
-        scratch.found.resize_with(self.members.len(), Vec::new);
         let json_valid = !self.selectors.is_empty() && {
+            scratch.states.clear();
+            scratch.states.resize(self.members.len(), LeafState::default());
+            scratch.found.resize_with(self.members.len(), Vec::new);
             for (member, found) in self.members.iter().zip(scratch.found.iter_mut()) {
-                found.clear();
                 if member.shared {
+                    found.clear();
                     found.resize(member.fields.len(), (false, None));
                 }
             }
             let mut sink = GroupSink { group: self, states: &mut scratch.states, found: &mut scratch.found };
             json_scan::scan(message, &self.selectors, &mut sink)
         };
+        let mut split_done = false;
         for (index, member) in self.members.iter().enumerate() {
+            if let Kind::Delimited(delimited) = &member.pattern.kind {
+                if !split_done {
+                    scratch.split.clear();
+                    scratch.split.extend(delimited::fields(message));
+                    split_done = true;
+                }
+                if !delimited.matches_split(&scratch.split) {
+                    each(index, None);
+                    continue;
+                }
+                scratch.values.clear();
+                for field in &member.fields.fields {
+                    let text = delimited.field_of_split(&scratch.split, &field.text);
+                    scratch.values.push(text.map(|text| FieldValue::String(std::borrow::Cow::Borrowed(text))));
+                }
+                each(index, Some(&mut scratch.values));
+                continue;
+            }
             if member.shared {
                 let matched = json_valid
                     && match &member.pattern.kind {

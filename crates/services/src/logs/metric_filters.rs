@@ -602,3 +602,58 @@ mod tests {
         }
     }
 }
+
+/// `cargo test --release -p argus-services filter_cost -- --ignored --nocapture`:
+/// the CPU the benchmark's ten filters take per event, in-process.
+#[cfg(test)]
+mod cost {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn filter_cost() {
+        let specs: [(&str, serde_json::Value); 10] = [
+            ("ERROR", serde_json::json!({"metricName": "a", "metricNamespace": "n", "metricValue": "1", "defaultValue": 0})),
+            ("?WARN ?ERROR", serde_json::json!({"metricName": "b", "metricNamespace": "n", "metricValue": "1"})),
+            ("\"[payments]\" \"action=update\"", serde_json::json!({"metricName": "c", "metricNamespace": "n", "metricValue": "1"})),
+            ("%retries=[1-3]%", serde_json::json!({"metricName": "d", "metricNamespace": "n", "metricValue": "1"})),
+            ("{ $.level = \"error\" }", serde_json::json!({"metricName": "e", "metricNamespace": "n", "metricValue": "1"})),
+            ("{ $.status >= 500 }", serde_json::json!({"metricName": "f", "metricNamespace": "n", "metricValue": "1"})),
+            ("{ $.latency_ms >= 0 }", serde_json::json!({"metricName": "g", "metricNamespace": "n", "metricValue": "$.latency_ms"})),
+            ("{ $.amount_cents > 0 && $.level != \"error\" }", serde_json::json!({"metricName": "h", "metricNamespace": "n", "metricValue": "$.amount_cents", "dimensions": {"Service": "$.service"}})),
+            ("[ip, identity, user, request, status = 5*, bytes, latency, ...]", serde_json::json!({"metricName": "i", "metricNamespace": "n", "metricValue": "1"})),
+            ("[ip, identity = \"-\", user, request, status, bytes, latency, ...]", serde_json::json!({"metricName": "j", "metricNamespace": "n", "metricValue": "$bytes", "dimensions": {"Status": "$status"}})),
+        ];
+        let registry = MetricFilters::default();
+        for (index, (pattern, transformation)) in specs.into_iter().enumerate() {
+            let mut filter = CompiledFilter::compile(MetricFilterRecord {
+                group_id: 1,
+                name: format!("f{index}"),
+                pattern: pattern.into(),
+                transformations: serde_json::Value::Array(vec![transformation]).to_string(),
+                created_ms: 0,
+                apply_on_transformed_logs: false,
+            })
+            .expect("compiles");
+            filter.record.name = format!("f{index}");
+            registry.replace(1, filter);
+        }
+        let mut events = Vec::new();
+        for index in 0..1000u64 {
+            let message = match index % 3 {
+                0 => format!("10.0.{}.{} - - \"GET /api/{} HTTP/1.1\" {} {} {}ms \"curl/8.0\" extra=0123456789abcdef0123456789abcdef0123456789abcdef", index % 256, index % 7, index, [200, 404, 500, 503][index as usize % 4], index * 7, index % 2000),
+                1 => format!("{} [payments] request_id={:032x} user={} action=update duration_ms={} retries={} extra=0123456789abcdef0123456789abcdef0123456789abcdef", ["INFO", "WARN", "ERROR", "DEBUG"][index as usize % 4], index * 77, index, index % 5000, index % 4),
+                _ => format!("{{\"level\":\"{}\",\"service\":\"svc{}\",\"msg\":\"order processed\",\"status\":{},\"latency_ms\":{},\"order_id\":{},\"amount_cents\":{},\"trace_id\":\"{:016x}\",\"detail\":\"0123456789abcdef0123456789abcdef0123456789\"}}", ["info", "warn", "error", "debug"][index as usize % 4], index % 5, [200, 404, 500, 503][index as usize % 4], index % 2000, index * 13, index % 1000, index),
+            };
+            events.push(NewEvent { timestamp: 1_700_000_000_000 + index as i64, message });
+        }
+        let rounds: usize = std::env::var("ROUNDS").ok().and_then(|text| text.parse().ok()).unwrap_or(2000);
+        let started = std::time::Instant::now();
+        let mut produced = 0;
+        for _ in 0..rounds {
+            produced += registry.datapoints(1, &events).len();
+        }
+        let elapsed = started.elapsed();
+        println!("{:.0} ns per event ({produced} datapoints)", elapsed.as_nanos() as f64 / (rounds * events.len()) as f64);
+    }
+}
