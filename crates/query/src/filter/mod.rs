@@ -61,7 +61,7 @@ mod captures;
 mod delimited;
 mod error;
 mod json;
-mod json_scan;
+pub(crate) mod json_scan;
 mod lexer;
 mod regexp;
 mod selector;

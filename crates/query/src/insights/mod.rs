@@ -40,6 +40,7 @@
 mod ast;
 mod check;
 mod error;
+pub mod exec;
 mod functions;
 mod lexer;
 mod parser;
