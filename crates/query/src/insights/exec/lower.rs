@@ -133,6 +133,10 @@ pub(crate) struct Lowerer<'o> {
     /// The columns of the current frame.
     columns: Vec<String>,
     df: Option<DataFrame>,
+    /// The frame's last operation is a sort (or a limit after one): its
+    /// rows are in `env.order`. DataFusion keeps an order only up to the
+    /// next operator, so a later `limit`, `dedup` or the end sorts again.
+    sorted: bool,
 }
 
 fn unsupported(what: impl Into<String>) -> ExecError {
@@ -144,7 +148,7 @@ impl<'o> Lowerer<'o> {
         let discovered = Arc::new(Mutex::new(Vec::new()));
         let extractor = Arc::new(ScalarUDF::new_from_impl(udf::extract::FieldExtractor::new(Arc::clone(&discovered))));
         let columns = df.schema().fields().iter().map(|field| field.name().clone()).collect();
-        Lowerer { options, discovered, extractor, env: Env { events: true, ..Env::default() }, counter: 0, columns, df: Some(df) }
+        Lowerer { options, discovered, extractor, env: Env { events: true, ..Env::default() }, counter: 0, columns, df: Some(df), sorted: false }
     }
 
     fn frame(&mut self) -> Result<DataFrame, ExecError> {
@@ -182,6 +186,9 @@ impl<'o> Lowerer<'o> {
                     continue;
                 }
                 return Err(unsupported(format!("{} after dedup", command.name())));
+            }
+            if !matches!(command.kind, CommandKind::Limit { .. }) {
+                self.sorted = false;
             }
             match &command.kind {
                 CommandKind::Fields(items) => self.fields(items, false)?,
@@ -224,17 +231,14 @@ impl<'o> Lowerer<'o> {
                     dedup = Some(columns);
                 }
                 CommandKind::Unnest { field, into } => {
-                    // Order first: the items of a list then stay in list order.
-                    self.ensure_order()?;
                     let (expr, kind) = self.expr(field, &mut Ctx::Row)?;
                     let name = self.fresh("u");
                     self.add_columns(vec![(name.clone(), Arc::new(time::ListItems::udf()).call(vec![text(expr, kind)]))])?;
-                    let df = self.frame()?;
-                    self.df = Some(df.unnest_columns(&[name.as_str()])?);
+                    self.unnest(std::slice::from_ref(&name))?;
                     self.env.define(&into.name, name, Kind::Str);
                     self.list_output(&into.name);
                 }
-                CommandKind::Pattern(_) => return Err(unsupported("the pattern command")),
+                CommandKind::Pattern(expr) => self.pattern(expr)?,
                 CommandKind::Anomaly => return Err(unsupported("the anomaly command")),
                 CommandKind::Diff(_) => return Err(unsupported("the diff command")),
                 CommandKind::Unmask => return Err(unsupported("the unmask command")),
@@ -258,11 +262,12 @@ impl<'o> Lowerer<'o> {
     }
 
     fn ensure_order(&mut self) -> Result<(), ExecError> {
-        if self.env.order.is_empty() {
-            let order = self.default_order();
-            if !order.is_empty() {
-                self.sort(order)?;
-            }
+        if self.sorted {
+            return Ok(());
+        }
+        let order = if self.env.order.is_empty() { self.default_order() } else { self.env.order.clone() };
+        if !order.is_empty() {
+            self.sort(order)?;
         }
         Ok(())
     }
@@ -271,6 +276,7 @@ impl<'o> Lowerer<'o> {
         let df = self.frame()?;
         self.df = Some(df.sort(order.clone())?);
         self.env.order = order;
+        self.sorted = true;
         Ok(())
     }
 
@@ -305,21 +311,41 @@ impl<'o> Lowerer<'o> {
 
     fn parse(&mut self, parse: &crate::insights::Parse) -> Result<(), ExecError> {
         let (source, kind) = self.expr(&parse.source, &mut Ctx::Row)?;
-        let (pattern, outputs): (String, Vec<(String, usize)>) = match &parse.mode {
-            ParseMode::Glob { pattern, aliases } => (pattern.regex_source(), aliases.iter().enumerate().map(|(index, alias)| (alias.name.clone(), index + 1)).collect()),
-            ParseMode::Regex { multi: true, .. } => return Err(unsupported("parse … multi")),
-            ParseMode::Regex { regex, fields, .. } => {
+        let source = text(source, kind);
+        let (pattern, outputs, multi): (String, Vec<(String, usize)>, bool) = match &parse.mode {
+            ParseMode::Glob { pattern, aliases } => (pattern.regex_source(), aliases.iter().enumerate().map(|(index, alias)| (alias.name.clone(), index + 1)).collect(), false),
+            ParseMode::Regex { regex, fields, multi } => {
                 let compiled = regex::Regex::new(&regex.pattern).map_err(|error| ExecError::Internal(error.to_string()))?;
                 let names: Vec<Option<&str>> = compiled.capture_names().collect();
                 let outputs = fields.iter().filter_map(|field| names.iter().position(|name| *name == Some(field.as_str())).map(|group| (field.clone(), group))).collect();
-                (regex.pattern.clone(), outputs)
+                (regex.pattern.clone(), outputs, *multi)
             }
-            ParseMode::Logfmt { .. } => return Err(unsupported("parse … logfmt")),
-            ParseMode::Csv { .. } => return Err(unsupported("parse … csv")),
+            ParseMode::Logfmt { aliases } | ParseMode::Csv { aliases } => {
+                let logfmt = matches!(parse.mode, ParseMode::Logfmt { .. });
+                if aliases.is_empty() {
+                    return Err(unsupported(format!("parse … {} without as (name the fields)", if logfmt { "logfmt" } else { "csv" })));
+                }
+                let (function, eval) = if logfmt { ("logfmt", library::logfmt as library::Eval) } else { ("csv", library::csv as library::Eval) };
+                let mut exprs = Vec::new();
+                let mut defined = Vec::new();
+                for (index, alias) in aliases.iter().enumerate() {
+                    let column_name = self.fresh("p");
+                    // logfmt: the value of key `alias`; csv: column `index`.
+                    #[expect(clippy::cast_precision_loss)]
+                    let selector = if logfmt { lit(alias.name.clone()) } else { lit(index as f64) };
+                    exprs.push((column_name.clone(), RowFunction::udf(function, Out::Str, eval).call(vec![source.clone(), selector])));
+                    defined.push((alias.name.clone(), column_name));
+                }
+                self.add_columns(exprs)?;
+                for (name, column) in defined {
+                    self.env.define(&name, column, Kind::Str);
+                    self.list_output(&name);
+                }
+                return Ok(());
+            }
         };
         let regex = regex::RegexBuilder::new(&pattern).size_limit(crate::insights::MAX_REGEX_SIZE).build().map_err(|error| ExecError::Internal(error.to_string()))?;
-        let parser = Arc::new(ScalarUDF::new_from_impl(udf::parse::ParseRegex::new(regex, outputs.iter().map(|(_, group)| *group).collect())));
-        let source = text(source, kind);
+        let parser = Arc::new(ScalarUDF::new_from_impl(udf::parse::ParseRegex::new(regex, outputs.iter().map(|(_, group)| *group).collect(), multi)));
         let mut exprs = Vec::new();
         let mut defined = Vec::new();
         for (index, (name, _)) in outputs.iter().enumerate() {
@@ -329,11 +355,59 @@ impl<'o> Lowerer<'o> {
             defined.push((name.clone(), column_name));
         }
         self.add_columns(exprs)?;
+        if multi {
+            let names: Vec<String> = defined.iter().map(|(_, column)| column.clone()).collect();
+            self.unnest(&names)?;
+        }
         for (name, column) in defined {
             self.env.define(&name, column, Kind::Str);
             self.list_output(&name);
         }
         Ok(())
+    }
+
+    /// Unnests list columns (of equal lengths) into one row per item, with
+    /// the item's position as the last sort key, so that items keep their
+    /// order under later sorts.
+    fn unnest(&mut self, lists: &[String]) -> Result<(), ExecError> {
+        let (Some(first), ordinal) = (lists.first(), self.fresh("n")) else { return Ok(()) };
+        if self.env.order.is_empty() {
+            self.env.order = self.default_order();
+        }
+        self.add_columns(vec![(ordinal.clone(), Arc::new(time::Ordinals::udf()).call(vec![column(first)]))])?;
+        let mut names: Vec<&str> = lists.iter().map(String::as_str).collect();
+        names.push(&ordinal);
+        let df = self.frame()?;
+        self.df = Some(df.unnest_columns(&names)?);
+        self.env.order.push(column(&ordinal).sort(true, false));
+        Ok(())
+    }
+
+    /// `pattern e`: events grouped by the shape of `e` — each token that
+    /// holds a digit is a variable `<*>` — counted, most frequent first.
+    fn pattern(&mut self, expr: &QExpr) -> Result<(), ExecError> {
+        let (value, kind) = self.expr(expr, &mut Ctx::Row)?;
+        let (_, eval) = library::lookup("__pattern").ok_or_else(|| ExecError::Internal("no __pattern".into()))?;
+        let shape = RowFunction::udf("pattern", Out::Str, eval).call(vec![text(value, kind)]);
+        let (group, count, total, ratio) = (self.fresh("g"), self.fresh("s"), self.fresh("s"), self.fresh("s"));
+        let df = self.frame()?;
+        let df = df.filter(shape.clone().is_not_null())?.aggregate(vec![shape.alias(&group)], vec![agg::count(lit(1i64)).alias(&count)])?;
+        let window = Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::logical_expr::expr::WindowFunctionDefinition::AggregateUDF(datafusion::functions_aggregate::sum::sum_udaf()),
+            vec![column(&count)],
+        ));
+        let df = df.window(vec![window.alias(&total)])?;
+        let ratio_expr = bin_expr(Expr::Cast(Cast::new(Box::new(column(&count)), DataType::Float64)), Operator::Divide, Expr::Cast(Cast::new(Box::new(column(&total)), DataType::Float64)));
+        let df = df.select(vec![column(&group), column(&count), ratio_expr.alias(&ratio)])?;
+        self.columns = df.schema().fields().iter().map(|field| field.name().clone()).collect();
+        self.df = Some(df);
+        let mut env = Env::default();
+        env.define("@pattern", group.clone(), Kind::Str);
+        env.define("@sampleCount", count.clone(), Kind::Num);
+        env.define("@ratio", ratio, Kind::Num);
+        env.output = Some(vec!["@pattern".into(), "@ratio".into(), "@sampleCount".into()]);
+        self.env = env;
+        self.sort(vec![column(&count).sort(false, false), column(&group).sort(true, false)])
     }
 
     fn stats(&mut self, stats: &Stats) -> Result<(), ExecError> {

@@ -88,6 +88,7 @@ pub(crate) fn lookup(name: &str) -> Option<(Out, Eval)> {
         }),
         // Members of a `jsonParse` value (or any JSON text): `json.a.0.b`.
         "__jsonGet" => (Out::Str, json_get),
+        "__pattern" => (Out::Str, |a| text1(a, |s| Val::Str(pattern(s)))),
         _ => return None,
     };
     Some(entry)
@@ -167,6 +168,117 @@ fn json_get(args: &[Val]) -> Val {
         serde_json::Value::String(s) => Val::Str(s),
         other => Val::Str(other.to_string()),
     }
+}
+
+/// The shape of a text for `pattern`: tokens (runs between blanks and
+/// punctuation) that hold a digit become `<*>`; runs of blanks become one
+/// space; at most 2,000 characters are considered.
+pub(crate) fn pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(2000));
+    let mut token = String::new();
+    let mut last_blank = false;
+    let flush = |token: &mut String, out: &mut String| {
+        if token.is_empty() {
+            return;
+        }
+        if token.bytes().any(|b| b.is_ascii_digit()) {
+            if !out.ends_with("<*>") {
+                out.push_str("<*>");
+            }
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+    };
+    for c in text.chars().take(2000) {
+        if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' {
+            token.push(c);
+            last_blank = false;
+        } else {
+            flush(&mut token, &mut out);
+            if c.is_whitespace() {
+                if !last_blank {
+                    out.push(' ');
+                }
+                last_blank = true;
+            } else {
+                out.push(c);
+                last_blank = false;
+            }
+        }
+    }
+    flush(&mut token, &mut out);
+    out.trim().to_string()
+}
+
+/// `parse … logfmt as key, …`: the value of `key` in `key=value` pairs
+/// (values may be double-quoted, with `\"` escapes).
+pub(crate) fn logfmt(args: &[Val]) -> Val {
+    let (Some(text), Some(key)) = (arg(args, 0).text(), arg(args, 1).text()) else { return Val::Null };
+    let mut rest = text.as_ref();
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let end = rest.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(rest.len());
+        let name = rest.get(..end).unwrap_or("");
+        rest = rest.get(end..).unwrap_or("");
+        let value = if let Some(after) = rest.strip_prefix('=') {
+            if let Some(quoted) = after.strip_prefix('"') {
+                let mut value = String::new();
+                let mut chars = quoted.char_indices();
+                let mut consumed = quoted.len();
+                while let Some((at, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some((_, next)) = chars.next() {
+                                value.push(next);
+                            }
+                        }
+                        '"' => {
+                            consumed = at + 1;
+                            break;
+                        }
+                        other => value.push(other),
+                    }
+                }
+                rest = quoted.get(consumed..).unwrap_or("");
+                value
+            } else {
+                let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                rest = after.get(end..).unwrap_or("");
+                after.get(..end).unwrap_or("").to_string()
+            }
+        } else {
+            String::new()
+        };
+        if name == key.as_ref() && !name.is_empty() {
+            return Val::Str(value);
+        }
+    }
+    Val::Null
+}
+
+/// `parse … csv as a, b, …`: field number `index` (from 0) of a
+/// comma-separated line (RFC 4180 quotes).
+pub(crate) fn csv(args: &[Val]) -> Val {
+    let (Some(text), Some(index)) = (arg(args, 0).text(), arg(args, 1).num()) else { return Val::Null };
+    let mut fields: Vec<String> = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let current = fields.last_mut();
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                current.into_iter().for_each(|field| field.push('"'));
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (other, _) => current.into_iter().for_each(|field| field.push(other)),
+        }
+    }
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let index = index as usize;
+    fields.into_iter().nth(index).map_or(Val::Null, Val::Str)
 }
 
 fn round(args: &[Val]) -> Val {

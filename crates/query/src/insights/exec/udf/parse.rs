@@ -2,12 +2,14 @@
 //! regex (a glob is turned into a regex first). The regex runs once per
 //! event for all its groups: the first call on a batch column captures
 //! every group and caches the columns for the others. A value the regex
-//! does not match gives null for every group.
+//! does not match gives null for every group. With `multi`, each output
+//! is the list of that group over every match (unnested by the plan into
+//! one row per match).
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
@@ -21,17 +23,38 @@ pub(crate) struct ParseRegex {
     regex: Regex,
     /// The capture group number of each output, in output order.
     groups: Vec<usize>,
+    /// `multi`: every match, each output a list (one item per match).
+    multi: bool,
     signature: Signature,
     cache: Arc<Cache>,
 }
 
 impl ParseRegex {
     /// `groups`: the regex's group numbers, one per output field.
-    pub(crate) fn new(regex: Regex, groups: Vec<usize>) -> ParseRegex {
-        ParseRegex { regex, groups, signature: Signature::any(2, Volatility::Immutable), cache: Arc::default() }
+    pub(crate) fn new(regex: Regex, groups: Vec<usize>, multi: bool) -> ParseRegex {
+        ParseRegex { regex, groups, multi, signature: Signature::any(2, Volatility::Immutable), cache: Arc::default() }
+    }
+
+    fn capture_all(&self, values: &ArrayRef) -> Vec<ArrayRef> {
+        let values = values.as_string::<i32>();
+        let mut builders: Vec<ListBuilder<StringBuilder>> = self.groups.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
+        for value in values.iter() {
+            if let Some(text) = value {
+                for captures in self.regex.captures_iter(text) {
+                    for (builder, &group) in builders.iter_mut().zip(&self.groups) {
+                        builder.values().append_option(captures.get(group).map(|m| m.as_str()));
+                    }
+                }
+            }
+            builders.iter_mut().for_each(|builder| builder.append(true));
+        }
+        builders.into_iter().map(|mut builder| Arc::new(builder.finish()) as ArrayRef).collect()
     }
 
     fn capture(&self, values: &ArrayRef) -> Vec<ArrayRef> {
+        if self.multi {
+            return self.capture_all(values);
+        }
         let values = values.as_string::<i32>();
         let mut builders: Vec<StringBuilder> = self.groups.iter().map(|_| StringBuilder::with_capacity(values.len(), 0)).collect();
         let mut locations = self.regex.capture_locations();
@@ -58,6 +81,7 @@ impl Hash for ParseRegex {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.regex.as_str().hash(state);
         self.groups.hash(state);
+        self.multi.hash(state);
     }
 }
 
@@ -71,7 +95,7 @@ impl ScalarUDFImpl for ParseRegex {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(if self.multi { super::time::list_type() } else { DataType::Utf8 })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

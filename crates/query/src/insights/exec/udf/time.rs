@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder, TimestampMillisecondArray};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondArray};
 use arrow::datatypes::{DataType, Field, TimestampMillisecondType};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
@@ -208,6 +208,55 @@ impl ScalarUDFImpl for ListItems {
                     builder.append(true);
                 }
             }
+        }
+        Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+    }
+}
+
+/// `ins_ordinals(list)`: `[0, 1, …]` as long as `list`, unnested beside it
+/// so that rows keep the order of the items.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Ordinals {
+    signature: Signature,
+}
+
+impl Ordinals {
+    pub(crate) fn udf() -> ScalarUDF {
+        ScalarUDF::new_from_impl(Ordinals { signature: Signature::any(1, Volatility::Immutable) })
+    }
+}
+
+impl ScalarUDFImpl for Ordinals {
+    fn name(&self) -> &str {
+        "ins_ordinals"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(Arc::new(Field::new("item", DataType::Int64, true))))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let Some(source) = args.args.first() else { return exec_err!("ins_ordinals: no argument") };
+        let array = match source {
+            ColumnarValue::Scalar(value) => value.to_array_of_size(args.number_rows)?,
+            ColumnarValue::Array(array) => Arc::clone(array),
+        };
+        let Some(lists) = array.as_list_opt::<i32>() else { return exec_err!("ins_ordinals: not a list") };
+        let mut builder = ListBuilder::new(Int64Builder::new());
+        for row in 0..lists.len() {
+            if lists.is_null(row) {
+                builder.append_null();
+                continue;
+            }
+            let length = lists.value_length(row);
+            for ordinal in 0..i64::from(length) {
+                builder.values().append_value(ordinal);
+            }
+            builder.append(true);
         }
         Ok(ColumnarValue::Array(Arc::new(builder.finish())))
     }
