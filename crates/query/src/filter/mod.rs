@@ -62,7 +62,7 @@ mod delimited;
 mod error;
 mod group;
 mod json;
-mod json_scan;
+pub(crate) mod json_scan;
 mod lexer;
 mod regexp;
 mod selector;
