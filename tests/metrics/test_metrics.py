@@ -278,6 +278,14 @@ def test_put_metric_data_rejections(cw_unchecked):
             "InvalidParameterValue",
             "Minimum",
         ),
+        # The model's own constraints (lengths, enums, minimums), which
+        # awsJson's shortcut for PutMetricData must leave to the model.
+        (dict(Namespace=ns, MetricData=[{"MetricName": "m" * 256, "Value": 1}]), None, "metricName' failed to satisfy constraint"),
+        (dict(Namespace=ns, MetricData=[{"MetricName": "x", "Value": 1, "Dimensions": [{"Name": "d", "Value": "v" * 1025}]}]), None, "dimensions.1.member.value' failed to satisfy constraint"),
+        (dict(Namespace=ns, MetricData=[{"MetricName": "x", "Value": 1, "Dimensions": [{"Name": "n" * 256, "Value": "v"}]}]), None, "dimensions.1.member.name' failed to satisfy constraint"),
+        (dict(Namespace=":" + ns, MetricData=[{"MetricName": "x", "Value": 1}]), None, "namespace' failed to satisfy constraint"),
+        (dict(Namespace=ns, MetricData=[{"MetricName": "x", "Value": 1, "Unit": "Furlongs"}]), None, "unit' failed to satisfy constraint"),
+        (dict(Namespace=ns, MetricData=[{"MetricName": "x", "Value": 1, "StorageResolution": 0}]), None, "storageResolution' failed to satisfy constraint"),
     ]
     for request, code, fragment in cases:
         error = error_of(cw.put_metric_data, **request)

@@ -268,7 +268,7 @@ mod random {
                 if let Some(captures) = parsed.evaluate(&event) {
                     let _ = captures.value("$.a");
                     let _ = captures.value("$1");
-                    let _ = captures.extracted_values().count();
+                    let _ = captures.extracted_values().len();
                 }
                 let _ = parsed.required_literals();
             }

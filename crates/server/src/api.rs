@@ -492,6 +492,11 @@ async fn call(
             ),
         ));
     };
+    if matches!(route.protocol, Protocol::AwsJson10 | Protocol::AwsJson11)
+        && let Some(answer) = service.call_json(ctx, &route.operation, body).await
+    {
+        return answer;
+    }
     let input = argus_wire::decode_input(route, parts, body)?;
     service.call(ctx, &route.operation, input).await
 }

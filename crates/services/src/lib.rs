@@ -24,6 +24,16 @@ pub trait AwsService: Send + Sync {
         operation: &str,
         input: Value,
     ) -> Result<Value, ApiError>;
+
+    /// A shortcut for hot operations: runs `operation` on an awsJson body
+    /// decoded straight into the handler's request type, skipping the
+    /// canonical value. `None` means the body was not one the shortcut
+    /// vouches for (any doubt at all); the caller then takes the general
+    /// path, which gives the exact error. A shortcut must therefore accept
+    /// nothing the model's validation would refuse.
+    async fn call_json(&self, _ctx: &RequestContext, _operation: &str, _body: &[u8]) -> Option<Result<Value, ApiError>> {
+        None
+    }
 }
 
 /// The output of an operation that returns nothing.

@@ -15,6 +15,6 @@ pub mod objects;
 pub mod wal;
 
 pub use catalog::{
-    AlarmCatalog, Catalog, MetricCatalog, MetricFilterCatalog, MetricFilterRecord, SnsCatalog,
-    SqliteCatalog,
+    AlarmCatalog, Catalog, MetricCatalog, MetricFilterCatalog, MetricFilterRecord,
+    QueryDefinitionCatalog, QueryDefinitionRecord, SnsCatalog, SqliteCatalog,
 };

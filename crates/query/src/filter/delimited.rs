@@ -204,6 +204,25 @@ impl DelimitedPattern {
             .collect()
     }
 
+    /// The text of the field `$name` or `$N` (as [`extract`](Self::extract)
+    /// names them) of a matching event, without building the whole list.
+    pub(crate) fn field<'m>(&self, message: &'m str, reference: &str) -> Option<&'m str> {
+        let name = reference.strip_prefix('$')?;
+        let count = fields(message).count();
+        let by_name = self.slots.iter().position(|slot| slot.name.as_deref() == Some(name)).and_then(|slot| match self.ellipsis {
+            Some(before) if slot >= before => (slot + count).checked_sub(self.slots.len()),
+            _ => Some(slot),
+        });
+        // `$N` names the Nth field when no slot gives it a name.
+        let by_position = name
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .filter(|&index| index < count && self.slot_of(index, count).is_none_or(|slot| slot.name.is_none()));
+        let index = by_name.into_iter().chain(by_position).min()?;
+        fields(message).nth(index)
+    }
+
     pub(crate) fn required_literals(&self) -> Vec<Vec<Literal>> {
         self.slots.iter().filter_map(|slot| slot.condition.as_ref()).flat_map(FieldExpr::literals).collect()
     }

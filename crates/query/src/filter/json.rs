@@ -87,11 +87,36 @@ impl JsonPattern {
     }
 
     pub(crate) fn matches(&self, message: &str) -> bool {
-        let mut sink = LeafSink { pattern: self, reached: 0, holds: 0 };
+        let mut sink = LeafSink { pattern: self, state: LeafState::default() };
         if !json_scan::scan(message, &self.selectors, &mut sink) {
             return false;
         }
-        self.eval(&self.expr, sink.reached, sink.holds)
+        self.decide(&sink.state)
+    }
+
+    pub(crate) fn selectors(&self) -> &[Selector] {
+        &self.selectors
+    }
+
+    /// Whether the pattern holds, given what a scan reported to [`record`](Self::record).
+    pub(crate) fn decide(&self, state: &LeafState) -> bool {
+        self.eval(&self.expr, state.reached, state.holds)
+    }
+
+    /// One value the pattern's `selector`th selector reached.
+    pub(crate) fn record(&self, selector: usize, value: JsonValue<'_>, state: &mut LeafState) {
+        state.reached |= 1 << selector;
+        let wildcard = self.selectors.get(selector).is_some_and(Selector::has_wildcard);
+        let Some(leaves) = self.leaves_of.get(selector) else { return };
+        for &index in leaves {
+            let Some(leaf) = self.leaves.get(index) else { continue };
+            if test(&leaf.test, value) {
+                state.holds |= 1 << index;
+            } else if !wildcard {
+                // A repeated property: the last occurrence decides.
+                state.holds &= !(1 << index);
+            }
+        }
     }
 
     fn eval(&self, expr: &Expr, reached: u128, holds: u128) -> bool {
@@ -109,28 +134,21 @@ impl JsonPattern {
     }
 }
 
-/// Records which selectors reached a value and which leaves hold.
-struct LeafSink<'p> {
-    pattern: &'p JsonPattern,
+/// Which selectors reached a value and which leaves hold, for one event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LeafState {
     reached: u128,
     holds: u128,
 }
 
+struct LeafSink<'p> {
+    pattern: &'p JsonPattern,
+    state: LeafState,
+}
+
 impl<'m> HitSink<'m> for LeafSink<'_> {
     fn hit(&mut self, selector: usize, value: JsonValue<'m>) {
-        self.reached |= 1 << selector;
-        let wildcard = self.pattern.selectors.get(selector).is_some_and(Selector::has_wildcard);
-        let Some(leaves) = self.pattern.leaves_of.get(selector) else { return };
-        for &index in leaves {
-            let Some(leaf) = self.pattern.leaves.get(index) else { continue };
-            let holds = test(&leaf.test, value);
-            if holds {
-                self.holds |= 1 << index;
-            } else if !wildcard {
-                // A repeated property: the last occurrence decides.
-                self.holds &= !(1 << index);
-            }
-        }
+        self.pattern.record(selector, value, &mut self.state);
     }
 }
 

@@ -60,6 +60,7 @@
 mod captures;
 mod delimited;
 mod error;
+mod group;
 mod json;
 pub(crate) mod json_scan;
 mod lexer;
@@ -68,7 +69,8 @@ mod selector;
 mod terms;
 mod value;
 
-pub use captures::{Captures, FieldValue};
+pub use captures::{Captures, FieldRef, FieldRefs, FieldValue};
+pub use group::{GroupScratch, PatternGroup};
 pub use error::{MAX_PATTERN_CHARS, MAX_REGEXES, PatternError};
 
 use delimited::DelimitedPattern;
@@ -140,14 +142,14 @@ impl FilterPattern {
 
     /// On a match, the event's fields for metric filters: `$.a.b` (JSON
     /// patterns) or `$name` / `$N` (space-delimited patterns).
-    pub fn evaluate<'m>(&self, message: &'m str) -> Option<Captures<'m>> {
+    pub fn evaluate<'m>(&'m self, message: &'m str) -> Option<Captures<'m>> {
         if !self.matches(message) {
             return None;
         }
         Some(match &self.kind {
             Kind::Terms(_) | Kind::Regex(_) => Captures::nothing(),
             Kind::Json(_) => Captures::json(message),
-            Kind::Delimited(delimited) => Captures::fields(delimited.extract(message)),
+            Kind::Delimited(delimited) => Captures::fields(delimited, message),
         })
     }
 

@@ -53,7 +53,7 @@ fn captures_for_json_read_any_selector() {
     assert_eq!(captures.value("$.list"), None);
     assert_eq!(captures.value("$.missing"), None);
     assert_eq!(captures.value("not a selector"), None);
-    assert_eq!(captures.extracted_values().count(), 0);
+    assert!(captures.extracted_values().is_empty());
     assert!(pattern.evaluate(r#"{"status": 500}"#).is_none());
 }
 
@@ -66,7 +66,7 @@ fn captures_for_space_delimited_fields() {
     assert_eq!(captures.value("$request"), Some(FieldValue::String("GET /index.html HTTP/1.0".into())));
     assert_eq!(captures.value("$7"), Some(FieldValue::String("1534".into())));
     assert_eq!(captures.value("$5"), None, "a named field is extracted under its name only");
-    let names: Vec<&str> = captures.extracted_values().map(|(name, _)| name).collect();
+    let names: Vec<String> = captures.extracted_values().into_iter().map(|(name, _)| name).collect();
     assert_eq!(names, ["$1", "$2", "$3", "$4", "$request", "$status_code", "$7"]);
 }
 
@@ -102,4 +102,143 @@ fn is_send_sync_clone() {
     fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
     check::<FilterPattern>();
     check::<PatternError>();
+}
+
+#[test]
+fn field_refs_read_what_extracted_values_lists() {
+    let cases = [
+        ("[ip, user, ..., status, bytes]", "1.2.3.4 - a b c 404 512"),
+        ("[..., status = 4*, bytes]", "x y \"GET / HTTP/1.1\" 404 512"),
+        ("[a, , c]", "one two three"),
+        ("[a, ..., z]", "only two"),
+        ("[first, ...]", "[bracketed value] rest of it"),
+    ];
+    for (pattern, message) in cases {
+        let pattern = FilterPattern::parse(pattern).expect("parses");
+        let captures = pattern.evaluate(message).expect("matches");
+        let listed = captures.extracted_values();
+        assert!(!listed.is_empty());
+        let refs: Vec<FieldRef> = listed.iter().map(|(name, _)| FieldRef::parse(name).expect("a reference")).collect();
+        let refs = FieldRefs::new(refs).expect("few enough");
+        let mut values = Vec::new();
+        captures.values_of(&refs, &mut values);
+        for ((name, text), value) in listed.iter().zip(&values) {
+            assert_eq!(value.as_ref(), Some(&FieldValue::String((*text).into())), "{name} of {message}");
+            assert_eq!(captures.value(name), Some(FieldValue::String((*text).into())));
+        }
+        assert_eq!(captures.value("$99"), None);
+        assert_eq!(captures.value("$nope"), None);
+    }
+}
+
+#[test]
+fn field_refs_scan_a_json_event_once_for_all() {
+    let pattern = FilterPattern::parse("{ $.level = \"error\" }").expect("parses");
+    let message = r#"{"level":"error","latency":12.5,"user":{"name":"caf\u00e9"},"tags":[{"k":1},{"k":2}],"level2":null}"#;
+    let captures = pattern.evaluate(message).expect("matches");
+    let names = ["$.latency", "$.user.name", "$.missing", "$.tags[*].k", "$.tags", "$plain", "$.level2"];
+    let refs = FieldRefs::new(names.iter().map(|name| FieldRef::parse(name).expect("a reference")).collect()).expect("few");
+    let mut values = Vec::new();
+    captures.values_of(&refs, &mut values);
+    let expected = [
+        Some(FieldValue::Number(12.5)),
+        Some(FieldValue::String("café".into())),
+        None,
+        Some(FieldValue::Number(1.0)),
+        None,
+        None,
+        Some(FieldValue::Null),
+    ];
+    assert_eq!(values, expected);
+    for (name, value) in names.iter().zip(&expected) {
+        assert_eq!(&captures.value(name), value, "{name}");
+    }
+}
+
+/// A group must decide and extract exactly what its members do one by one.
+fn group_agrees_with_members(patterns: &[(&str, &[&str])], messages: &[String]) {
+    let members: Vec<(FilterPattern, FieldRefs)> = patterns
+        .iter()
+        .map(|(pattern, fields)| {
+            let refs = fields.iter().map(|field| FieldRef::parse(field).expect("a reference")).collect();
+            (FilterPattern::parse(pattern).expect("parses"), FieldRefs::new(refs).expect("fits"))
+        })
+        .collect();
+    let group = PatternGroup::new(members.clone());
+    let mut scratch = GroupScratch::default();
+    for message in messages {
+        let mut seen = Vec::new();
+        group.evaluate(message, &mut scratch, |index, values| seen.push((index, values.map(|values| values.to_vec()))));
+        let expected: Vec<_> = members
+            .iter()
+            .enumerate()
+            .map(|(index, (pattern, refs))| {
+                let values = pattern.evaluate(message).map(|captures| {
+                    let mut values = Vec::new();
+                    captures.values_of(refs, &mut values);
+                    values
+                });
+                (index, values)
+            })
+            .collect();
+        assert_eq!(seen, expected, "{message}");
+    }
+}
+
+const GROUP_PATTERNS: &[(&str, &[&str])] = &[
+    ("{ $.level = \"error\" }", &[]),
+    ("{ $.status >= 500 }", &["$.status", "$.service"]),
+    ("{ $.latency_ms >= 0 }", &["$.latency_ms"]),
+    ("{ $.amount > 0 && $.level != \"error\" }", &["$.amount", "$.service"]),
+    ("{ $.tags[*].k = 2 || $.level NOT EXISTS }", &["$.tags[*].k", "$.level"]),
+    ("{ $.user.name = \"a*\" }", &["$.user.name", "$.missing"]),
+    ("{ $.level IS NULL }", &["$plain"]),
+    ("ERROR", &["$.level"]),
+    ("[ip, identity = \"-\", user, ...]", &["$user", "$2", "$.level"]),
+    ("%retries=[1-3]%", &[]),
+];
+
+#[test]
+fn a_group_decides_like_its_members() {
+    let mut messages: Vec<String> = [
+        r#"{"level":"error","status":503,"service":"api","latency_ms":12}"#,
+        r#"{"level":"info","status":200,"service":"api","latency_ms":3.5,"amount":120}"#,
+        r#"{"level":"info","level":"error","amount":5,"service":7}"#,
+        r#"{"tags":[{"k":1},{"k":2}],"service":true}"#,
+        r#"{"level":null,"user":{"name":"alice"},"status":"500"}"#,
+        r#"{"user":{"name":"bob"},"latency_ms":-1,"status":[1]}"#,
+        r#"{"level":"error","status":503"#,
+        r#"[{"level":"error"}]"#,
+        r#"  {"level" : "ERROR" , "retries=2": 1}  "#,
+        "10.0.0.1 - frank GET /x 500 12 ERROR",
+        "not json at all retries=3",
+        "",
+    ]
+    .iter()
+    .map(|message| message.to_string())
+    .collect();
+    for level in ["\"error\"", "\"info\"", "null", "1"] {
+        for status in ["500", "499", "\"503\"", "null"] {
+            messages.push(format!(r#"{{"level":{level},"status":{status},"amount":{status},"service":"s"}}"#));
+        }
+    }
+    group_agrees_with_members(GROUP_PATTERNS, &messages);
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_group_decides_like_its_members_on_any_object(
+        pairs in proptest::collection::vec(
+            (
+                proptest::sample::select(vec!["level", "status", "amount", "service", "latency_ms", "tags", "user"]),
+                proptest::sample::select(vec![
+                    "\"error\"", "\"info\"", "500", "-3", "0", "\"a1\"", "null", "true", "[{\"k\":2}]", "{\"name\":\"ab\"}", "[]",
+                ]),
+            ),
+            0..8,
+        ),
+    ) {
+        let body: Vec<String> = pairs.iter().map(|(key, value)| format!("\"{key}\":{value}")).collect();
+        group_agrees_with_members(GROUP_PATTERNS, &[format!("{{{}}}", body.join(","))]);
+    }
 }

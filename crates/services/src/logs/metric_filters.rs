@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
-use argus_query::filter::{Captures, FieldValue, FilterPattern};
+use argus_query::filter::{FieldRef, FieldRefs, FieldValue, FilterPattern, GroupScratch, PatternGroup};
 use argus_storage::catalog::CatalogError;
 use argus_storage::logs::{NewEvent, StoreError};
 use argus_storage::metrics::{MetricIdentity, NewDatum, SampleValue, Unit};
@@ -31,8 +31,8 @@ const MINUTE_MS: i64 = 60_000;
 
 /// Dimension (name, value) pairs of one datapoint.
 type DimensionValues = Vec<(String, String)>;
-/// (filter index, dimension values, minute) → distinct values with their counts.
-type Sums = HashMap<(usize, DimensionValues, i64), Vec<(f64, f64)>>;
+/// (filter index, dimension values, minute) → the values seen (counted at the end).
+type Sums = HashMap<(usize, DimensionValues, i64), Vec<f64>, foldhash::fast::RandomState>;
 
 /// One metricTransformation, as the client sent it and as it is described back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ pub struct MetricTransformation {
 enum MetricValue {
     Constant(f64),
     /// `$.path` of a JSON event or `$name` / `$N` of a space-delimited one.
-    Field(String),
+    Field(FieldRef),
 }
 
 /// A filter ready to run over events.
@@ -65,8 +65,10 @@ struct CompiledFilter {
     pattern: FilterPattern,
     value: MetricValue,
     unit: Unit,
-    /// (dimension name, selector), in the order of the stored map.
-    dimensions: Vec<(String, String)>,
+    /// Dimension names, in the order of the stored map.
+    dimension_names: Vec<String>,
+    /// What a match reads: the dimensions' fields, then the value's field if any.
+    fields: FieldRefs,
 }
 
 impl CompiledFilter {
@@ -96,30 +98,38 @@ impl CompiledFilter {
                 dimensions.len()
             )));
         }
+        let mut fields = Vec::with_capacity(dimensions.len() + 1);
         for (name, selector) in &dimensions {
-            if !is_selector(selector) {
-                return Err(ApiError::invalid_parameter(format!(
+            let field = FieldRef::parse(selector).ok_or_else(|| {
+                ApiError::invalid_parameter(format!(
                     "Dimension `{name}` must name a field of the event (`$.field` or `$field`), not `{selector}`."
-                )));
-            }
+                ))
+            })?;
+            fields.push(field);
         }
         if !dimensions.is_empty() && transformation.default_value.is_some() {
             return Err(ApiError::invalid_parameter(
                 "A metric transformation with dimensions cannot have a defaultValue; remove one of them.",
             ));
         }
-        Ok(CompiledFilter { record, transformation, pattern, value, unit, dimensions })
+        if let MetricValue::Field(field) = &value {
+            fields.push(field.clone());
+        }
+        let fields = FieldRefs::new(fields).ok_or_else(|| ApiError::invalid_parameter("too many field references"))?;
+        let dimension_names = dimensions.into_iter().map(|(name, _)| name).collect();
+        Ok(CompiledFilter { record, transformation, pattern, value, unit, dimension_names, fields })
     }
 
-    /// The value and dimensions a matched event publishes, if it has them.
-    fn observe(&self, captures: &Captures<'_>) -> Option<(f64, DimensionValues)> {
+    /// The value and dimensions a matched event publishes, if it has them,
+    /// from the values of its fields (dimensions first, then the value's).
+    fn observe(&self, fields: &mut [Option<FieldValue<'_>>]) -> Option<(f64, DimensionValues)> {
         let value = match &self.value {
             MetricValue::Constant(value) => *value,
-            MetricValue::Field(selector) => captures.value(selector)?.as_number()?,
+            MetricValue::Field(_) => fields.last()?.as_ref()?.as_number()?,
         };
-        let mut dimensions = Vec::with_capacity(self.dimensions.len());
-        for (name, selector) in &self.dimensions {
-            let text = match captures.value(selector)? {
+        let mut dimensions = Vec::with_capacity(self.dimension_names.len());
+        for (name, found) in self.dimension_names.iter().zip(fields.iter_mut()) {
+            let text = match found.take()? {
                 FieldValue::String(text) if !text.is_empty() => text.into_owned(),
                 FieldValue::Number(number) => format_number(number),
                 FieldValue::Bool(flag) => flag.to_string(),
@@ -131,13 +141,9 @@ impl CompiledFilter {
     }
 }
 
-fn is_selector(text: &str) -> bool {
-    text.len() > 1 && text.starts_with('$')
-}
-
 fn parse_metric_value(text: &str) -> Result<MetricValue, ApiError> {
-    if is_selector(text) {
-        return Ok(MetricValue::Field(text.to_string()));
+    if let Some(field) = FieldRef::parse(text) {
+        return Ok(MetricValue::Field(field));
     }
     match text.trim().parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(MetricValue::Constant(value)),
@@ -152,10 +158,26 @@ fn format_number(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { number.to_string() }
 }
 
-/// Every group's filters, compiled, sorted by name.
+/// One group's filters, sorted by name, and the same as one [`PatternGroup`]
+/// (JSON filters share one scan of each event).
+#[derive(Default)]
+struct GroupFilters {
+    filters: Vec<Arc<CompiledFilter>>,
+    patterns: PatternGroup,
+}
+
+impl GroupFilters {
+    fn new(mut filters: Vec<Arc<CompiledFilter>>) -> GroupFilters {
+        filters.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+        let patterns = PatternGroup::new(filters.iter().map(|filter| (filter.pattern.clone(), filter.fields.clone())).collect());
+        GroupFilters { filters, patterns }
+    }
+}
+
+/// Every group's filters, compiled.
 #[derive(Default)]
 pub struct MetricFilters {
-    by_group: RwLock<HashMap<u64, Arc<Vec<Arc<CompiledFilter>>>>>,
+    by_group: RwLock<HashMap<u64, Arc<GroupFilters>>>,
 }
 
 impl MetricFilters {
@@ -170,41 +192,38 @@ impl MetricFilters {
                 Err(error) => tracing::warn!(group_id, filter = %name, reason = %error.message, "skipping a stored metric filter"),
             }
         }
-        let by_group = by_group
-            .into_iter()
-            .map(|(group, mut filters)| {
-                filters.sort_by(|a, b| a.record.name.cmp(&b.record.name));
-                (group, Arc::new(filters))
-            })
-            .collect();
+        let by_group = by_group.into_iter().map(|(group, filters)| (group, Arc::new(GroupFilters::new(filters)))).collect();
         Ok(MetricFilters { by_group: RwLock::new(by_group) })
     }
 
-    fn of_group(&self, group_id: u64) -> Arc<Vec<Arc<CompiledFilter>>> {
+    fn group(&self, group_id: u64) -> Arc<GroupFilters> {
         self.by_group.read().get(&group_id).cloned().unwrap_or_default()
     }
 
+    fn of_group(&self, group_id: u64) -> Vec<Arc<CompiledFilter>> {
+        self.group(group_id).filters.clone()
+    }
+
     pub fn count(&self, group_id: u64) -> usize {
-        self.by_group.read().get(&group_id).map_or(0, |filters| filters.len())
+        self.by_group.read().get(&group_id).map_or(0, |group| group.filters.len())
     }
 
     fn replace(&self, group_id: u64, filter: CompiledFilter) {
         let mut by_group = self.by_group.write();
-        let mut filters: Vec<Arc<CompiledFilter>> = by_group.get(&group_id).map(|f| f.as_ref().clone()).unwrap_or_default();
+        let mut filters: Vec<Arc<CompiledFilter>> = by_group.get(&group_id).map(|group| group.filters.clone()).unwrap_or_default();
         filters.retain(|existing| existing.record.name != filter.record.name);
-        let at = filters.partition_point(|existing| existing.record.name < filter.record.name);
-        filters.insert(at, Arc::new(filter));
-        by_group.insert(group_id, Arc::new(filters));
+        filters.push(Arc::new(filter));
+        by_group.insert(group_id, Arc::new(GroupFilters::new(filters)));
     }
 
     fn remove(&self, group_id: u64, name: &str) {
         let mut by_group = self.by_group.write();
-        if let Some(filters) = by_group.get(&group_id) {
-            let kept: Vec<Arc<CompiledFilter>> = filters.iter().filter(|f| f.record.name != name).cloned().collect();
+        if let Some(group) = by_group.get(&group_id) {
+            let kept: Vec<Arc<CompiledFilter>> = group.filters.iter().filter(|f| f.record.name != name).cloned().collect();
             if kept.is_empty() {
                 by_group.remove(&group_id);
             } else {
-                by_group.insert(group_id, Arc::new(kept));
+                by_group.insert(group_id, Arc::new(GroupFilters::new(kept)));
             }
         }
     }
@@ -217,30 +236,37 @@ impl MetricFilters {
     /// The datapoints a batch of accepted events produces: per filter,
     /// dimension values and minute, the values with their counts.
     pub fn datapoints(&self, group_id: u64, events: &[NewEvent]) -> Vec<NewDatum> {
-        let filters = self.of_group(group_id);
+        let group = self.group(group_id);
+        let filters = &group.filters;
         if filters.is_empty() {
             return Vec::new();
         }
-        let mut sums = Sums::new();
+        let mut sums = Sums::default();
+        let mut scratch = GroupScratch::default();
         for event in events {
             let minute = event.timestamp - event.timestamp.rem_euclid(MINUTE_MS);
-            for (index, filter) in filters.iter().enumerate() {
-                let observed = match filter.pattern.evaluate(&event.message) {
-                    Some(captures) => filter.observe(&captures),
+            group.patterns.evaluate(&event.message, &mut scratch, |index, fields| {
+                let Some(filter) = filters.get(index) else { return };
+                let observed = match fields {
+                    Some(fields) => filter.observe(fields),
                     None => filter.transformation.default_value.map(|value| (value, Vec::new())),
                 };
                 if let Some((value, dimensions)) = observed {
-                    let counts = sums.entry((index, dimensions, minute)).or_default();
-                    match counts.iter_mut().find(|(seen, _)| *seen == value) {
-                        Some((_, count)) => *count += 1.0,
-                        None => counts.push((value, 1.0)),
-                    }
+                    sums.entry((index, dimensions, minute)).or_default().push(value);
                 }
-            }
+            });
         }
         sums.into_iter()
-            .filter_map(|((index, dimensions, minute), counts)| {
+            .filter_map(|((index, dimensions, minute), mut values)| {
                 let filter = filters.get(index)?;
+                values.sort_unstable_by(f64::total_cmp);
+                let mut counts: Vec<(f64, f64)> = Vec::new();
+                for value in values {
+                    match counts.last_mut() {
+                        Some((seen, count)) if *seen == value => *count += 1.0,
+                        _ => counts.push((value, 1.0)),
+                    }
+                }
                 Some(NewDatum {
                     identity: MetricIdentity::new(
                         filter.transformation.metric_namespace.clone(),
@@ -445,7 +471,7 @@ pub fn test(request: TestMetricFilterRequest) -> Result<TestMetricFilterResponse
         .filter_map(|(index, message)| {
             let captures = pattern.evaluate(message)?;
             let extracted_values =
-                captures.extracted_values().map(|(name, text)| (name.to_string(), text.to_string())).collect();
+                captures.extracted_values().into_iter().map(|(name, text)| (name, text.to_string())).collect();
             Some(MetricFilterMatch { event_number: index + 1, event_message: message.clone(), extracted_values })
         })
         .collect();

@@ -5,6 +5,7 @@
 //! CloudWatch itself does.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
 use argus_core::{ApiError, ErrorCode, RequestContext};
 use argus_storage::metrics::stats::Statistic;
@@ -83,7 +84,16 @@ pub struct PutMetricDataRequest {
     entity_metric_data: Option<Vec<serde_json::Value>>,
 }
 
-fn check_number(value: f64, path: &str) -> Result<(), ApiError> {
+/// `MetricData.member.N` for messages, formatted only when one is needed.
+struct DatumPath(usize);
+
+impl fmt::Display for DatumPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MetricData.member.{}", self.0)
+    }
+}
+
+fn check_number(value: f64, path: &dyn fmt::Display) -> Result<(), ApiError> {
     let magnitude = value.abs();
     if !value.is_finite() || magnitude > MAX_MAGNITUDE || (magnitude != 0.0 && magnitude < MIN_MAGNITUDE) {
         return Err(invalid_value(format!("The value {value} for parameter {path} is invalid.")));
@@ -103,24 +113,22 @@ pub(crate) fn check_namespace(namespace: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn dimensions(list: Option<Vec<Dimension>>, path: &str) -> Result<Vec<(String, String)>, ApiError> {
+fn dimensions(list: Option<Vec<Dimension>>, path: &dyn fmt::Display) -> Result<Vec<(String, String)>, ApiError> {
     let list = list.unwrap_or_default();
     if list.len() > MAX_DIMENSIONS {
         return Err(invalid_value(format!(
             "The collection {path} must not have a size greater than {MAX_DIMENSIONS}."
         )));
     }
-    let mut seen = HashSet::new();
     let mut pairs = Vec::with_capacity(list.len());
     for (index, dimension) in list.into_iter().enumerate() {
-        let member = format!("{path}.member.{}", index + 1);
         if dimension.name.is_empty() {
-            return Err(invalid_value(format!("The parameter {member}.Name must not be empty.")));
+            return Err(invalid_value(format!("The parameter {path}.member.{}.Name must not be empty.", index + 1)));
         }
         if dimension.value.is_empty() {
-            return Err(invalid_value(format!("The parameter {member}.Value must not be empty.")));
+            return Err(invalid_value(format!("The parameter {path}.member.{}.Value must not be empty.", index + 1)));
         }
-        if !seen.insert(dimension.name.clone()) {
+        if pairs.iter().any(|(name, _): &(String, String)| *name == dimension.name) {
             return Err(invalid_value(format!(
                 "No metric may have duplicate dimension names: {path} repeats the dimension name {}.",
                 dimension.name
@@ -131,7 +139,7 @@ fn dimensions(list: Option<Vec<Dimension>>, path: &str) -> Result<Vec<(String, S
     Ok(pairs)
 }
 
-fn parse_unit(unit: Option<&str>, path: &str) -> Result<Option<Unit>, ApiError> {
+fn parse_unit(unit: Option<&str>, path: &dyn fmt::Display) -> Result<Option<Unit>, ApiError> {
     match unit {
         None => Ok(None),
         Some(name) => Unit::parse(name)
@@ -141,7 +149,7 @@ fn parse_unit(unit: Option<&str>, path: &str) -> Result<Option<Unit>, ApiError> 
 }
 
 fn datum(datum: MetricDatum, index: usize, namespace: &str, now_ms: i64) -> Result<NewDatum, ApiError> {
-    let path = format!("MetricData.member.{index}");
+    let path = DatumPath(index);
     if datum.metric_name.is_empty() {
         return Err(invalid_value(format!("The parameter {path}.MetricName must not be empty.")));
     }
@@ -163,7 +171,7 @@ fn datum(datum: MetricDatum, index: usize, namespace: &str, now_ms: i64) -> Resu
             )));
         }
         (Some(value), None, None) => {
-            check_number(value, &format!("{path}.Value"))?;
+            check_number(value, &format_args!("{path}.Value"))?;
             SampleValue::Single(value)
         }
         (None, Some(set), None) => statistic_set(&set, &path)?,
@@ -200,14 +208,14 @@ fn datum(datum: MetricDatum, index: usize, namespace: &str, now_ms: i64) -> Resu
             )));
         }
     };
-    let unit = parse_unit(datum.unit.as_deref(), &format!("{path}.Unit"))?.unwrap_or(Unit::NONE);
-    let identity = MetricIdentity::new(namespace, datum.metric_name, dimensions(datum.dimensions, &format!("{path}.Dimensions"))?);
+    let unit = parse_unit(datum.unit.as_deref(), &format_args!("{path}.Unit"))?.unwrap_or(Unit::NONE);
+    let identity = MetricIdentity::new(namespace, datum.metric_name, dimensions(datum.dimensions, &format_args!("{path}.Dimensions"))?);
     Ok(NewDatum { identity, unit, resolution_s, timestamp_ms, value })
 }
 
-fn statistic_set(set: &StatisticSet, path: &str) -> Result<SampleValue, ApiError> {
+fn statistic_set(set: &StatisticSet, path: &dyn fmt::Display) -> Result<SampleValue, ApiError> {
     for (name, value) in [("SampleCount", set.sample_count), ("Sum", set.sum), ("Minimum", set.minimum), ("Maximum", set.maximum)] {
-        check_number(value, &format!("{path}.StatisticValues.{name}"))?;
+        check_number(value, &format_args!("{path}.StatisticValues.{name}"))?;
     }
     if set.sample_count <= 0.0 {
         return Err(invalid_value(format!("The parameter {path}.StatisticValues.SampleCount must be greater than 0.")));
@@ -220,7 +228,7 @@ fn statistic_set(set: &StatisticSet, path: &str) -> Result<SampleValue, ApiError
     Ok(SampleValue::StatisticSet { count: set.sample_count, sum: set.sum, min: set.minimum, max: set.maximum })
 }
 
-fn value_list(values: Vec<f64>, counts: Option<Vec<f64>>, path: &str) -> Result<SampleValue, ApiError> {
+fn value_list(values: Vec<f64>, counts: Option<Vec<f64>>, path: &dyn fmt::Display) -> Result<SampleValue, ApiError> {
     if values.len() > MAX_VALUES {
         return Err(invalid_value(format!("The collection {path}.Values must not have a size greater than {MAX_VALUES}.")));
     }
@@ -231,7 +239,7 @@ fn value_list(values: Vec<f64>, counts: Option<Vec<f64>>, path: &str) -> Result<
     }
     let mut pairs = Vec::with_capacity(values.len());
     for (index, value) in values.iter().enumerate() {
-        check_number(*value, &format!("{path}.Values.member.{}", index + 1))?;
+        check_number(*value, &format_args!("{path}.Values.member.{}", index + 1))?;
         let count = counts.as_ref().and_then(|counts| counts.get(index)).copied().unwrap_or(1.0);
         if !count.is_finite() || count < 0.0 {
             return Err(invalid_value(format!("The value {count} for parameter {path}.Counts.member.{} is invalid.", index + 1)));
@@ -239,6 +247,34 @@ fn value_list(values: Vec<f64>, counts: Option<Vec<f64>>, path: &str) -> Result<
         pairs.push((*value, count));
     }
     Ok(SampleValue::Values(pairs))
+}
+
+/// PutMetricData's awsJson body decoded straight into its request, when it
+/// is well-formed and within every constraint of the model (`None` at the
+/// least doubt: the general path then decides and words the error). Lengths
+/// are checked in bytes, which are never fewer than the characters the
+/// model counts.
+pub(crate) fn put_metric_data_shortcut(body: &[u8]) -> Option<PutMetricDataRequest> {
+    let request: PutMetricDataRequest = serde_json::from_slice(body).ok()?;
+    let text_within = |text: &str, max: usize| !text.is_empty() && text.len() <= max;
+    let namespace_ok = text_within(&request.namespace, 255)
+        && !request.namespace.starts_with(':')
+        && request.namespace.bytes().all(|byte| byte.is_ascii() && !byte.is_ascii_control());
+    if !namespace_ok || request.entity_metric_data.is_some() {
+        return None;
+    }
+    for datum in request.metric_data.iter().flatten() {
+        let dimensions = datum.dimensions.as_deref().unwrap_or_default();
+        let ok = text_within(&datum.metric_name, 255)
+            && dimensions.len() <= MAX_DIMENSIONS
+            && dimensions.iter().all(|dimension| text_within(&dimension.name, 255) && text_within(&dimension.value, 1024))
+            && datum.unit.as_deref().is_none_or(|unit| Unit::parse(unit).is_some())
+            && datum.storage_resolution.is_none_or(|resolution| resolution >= 1);
+        if !ok {
+            return None;
+        }
+    }
+    Some(request)
 }
 
 pub async fn put_metric_data(service: &CloudWatchService, ctx: &RequestContext, request: PutMetricDataRequest) -> Result<Empty, ApiError> {
@@ -513,8 +549,8 @@ pub async fn get_metric_statistics(
     check_period(request.period, start_ms, now, "Period")?;
     let start_ms = round_start(start_ms, request.period, now);
     check_namespace_for_read(&request.namespace)?;
-    let unit = parse_unit(request.unit.as_deref(), "Unit")?;
-    let identity = MetricIdentity::new(request.namespace, request.metric_name.clone(), dimensions(request.dimensions, "Dimensions")?);
+    let unit = parse_unit(request.unit.as_deref(), &"Unit")?;
+    let identity = MetricIdentity::new(request.namespace, request.metric_name.clone(), dimensions(request.dimensions, &"Dimensions")?);
     let points = service
         .store
         .read(&argus_storage::metrics::ReadRequest {

@@ -99,4 +99,14 @@ impl AwsService for CloudWatchService {
             other => Err(not_implemented("CloudWatch", other)),
         }
     }
+
+    async fn call_json(&self, ctx: &RequestContext, operation: &str, body: &[u8]) -> Option<Result<Value, ApiError>> {
+        match operation {
+            "PutMetricData" => {
+                let request = metrics::put_metric_data_shortcut(body)?;
+                Some(metrics::put_metric_data(self, ctx, request).await.and_then(|answer| render(&answer)))
+            }
+            _ => None,
+        }
+    }
 }

@@ -193,6 +193,33 @@ pub trait MetricFilterCatalog: Send + Sync {
     fn delete_metric_filter(&self, group_id: u64, name: &str) -> Result<bool, CatalogError>;
 }
 
+/// A saved Logs Insights query (PutQueryDefinition), scoped by account and region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryDefinitionRecord {
+    pub account: String,
+    pub region: String,
+    pub id: String,
+    pub name: String,
+    pub query_string: String,
+    pub query_language: String,
+    /// JSON array of log group names.
+    pub log_group_names: String,
+    /// JSON array of `QueryParameter` objects, as the client sent them.
+    pub parameters: String,
+    pub last_modified_ms: i64,
+}
+
+/// Saved Logs Insights queries.
+pub trait QueryDefinitionCatalog: Send + Sync {
+    /// Creates the definition, or replaces the one with its id.
+    fn put_query_definition(&self, definition: &QueryDefinitionRecord) -> Result<(), CatalogError>;
+    fn query_definition(&self, account: &str, region: &str, id: &str) -> Result<Option<QueryDefinitionRecord>, CatalogError>;
+    /// A scope's definitions sorted by name, then id.
+    fn query_definitions(&self, account: &str, region: &str) -> Result<Vec<QueryDefinitionRecord>, CatalogError>;
+    /// False when there was no such definition.
+    fn delete_query_definition(&self, account: &str, region: &str, id: &str) -> Result<bool, CatalogError>;
+}
+
 /// A metric series as stored: its identity, scoped by account and region.
 /// `dimensions` is the canonical JSON of the sorted `[name, value]` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]

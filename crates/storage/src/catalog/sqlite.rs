@@ -16,6 +16,7 @@ use super::{
 mod alarms;
 mod metric_filters;
 mod metrics;
+mod query_definitions;
 mod sns;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -130,6 +131,7 @@ impl SqliteCatalog {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(alarms::SCHEMA)?;
         conn.execute_batch(sns::SCHEMA)?;
+        conn.execute_batch(query_definitions::SCHEMA)?;
         // Catalogs written before segments had token indexes.
         let has_index_bytes = conn
             .prepare("SELECT 1 FROM pragma_table_info('log_segments') WHERE name = 'index_bytes'")?

@@ -37,7 +37,8 @@ pub type SeriesPoints = BTreeMap<(Unit, u32), BTreeMap<i64, Summary>>;
 
 #[derive(Debug, Default)]
 pub struct Head {
-    pub series: HashMap<u64, SeriesPoints>,
+    /// Keyed by our own series ids: a fast hash is enough.
+    pub series: HashMap<u64, SeriesPoints, foldhash::fast::FixedState>,
     /// The last WAL record applied.
     pub applied_lsn: u64,
     pub samples: u64,

@@ -61,10 +61,14 @@ pub struct SeriesEntry {
 
 /// identity → id and back, for every series ever written. Lookups borrow
 /// the scope and identity (no allocation per datum).
+/// Lookups hash every name and dimension of an identity on each datum:
+/// foldhash (randomly seeded per map) rather than SipHash.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 pub struct SeriesIndex {
-    by_scope: HashMap<Arc<MetricScope>, HashMap<Arc<MetricIdentity>, u64>>,
-    by_id: HashMap<u64, SeriesEntry>,
+    by_scope: Map<Arc<MetricScope>, Map<Arc<MetricIdentity>, u64>>,
+    by_id: Map<u64, SeriesEntry>,
 }
 
 impl SeriesIndex {

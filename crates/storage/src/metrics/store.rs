@@ -75,6 +75,12 @@ pub struct NewDatum {
     pub value: SampleValue,
 }
 
+impl NewDatum {
+    fn into_sample(self, series_id: u64) -> Sample {
+        Sample { series_id, unit: self.unit, resolution_s: self.resolution_s, timestamp_ms: self.timestamp_ms, value: self.value }
+    }
+}
+
 /// What a read asks for: one metric's points in `[start_ms, end_ms)`,
 /// merged into periods of `period_s` starting at `start_ms`.
 #[derive(Debug, Clone)]
@@ -276,29 +282,28 @@ impl MetricStore {
     /// the WAL; returns once the WAL record is durable and in the head.
     pub async fn put(&self, scope: &MetricScope, data: Vec<NewDatum>) -> Result<(), MetricStoreError> {
         let now = self.options.clock.now_millis();
-        let missing: Vec<MetricIdentity> = {
+        // One pass over the index; only series it does not know yet are
+        // created (in the catalog) and then resolved.
+        let mut resolved: Vec<Sample> = Vec::with_capacity(data.len());
+        let mut unknown: Vec<NewDatum> = Vec::new();
+        {
             let index = self.series.read();
-            data.iter().filter(|datum| index.get(scope, &datum.identity).is_none()).map(|datum| datum.identity.clone()).collect()
-        };
-        if !missing.is_empty() {
-            self.create_series(scope, missing, now).await?;
+            for datum in data {
+                match index.get(scope, &datum.identity) {
+                    Some(series_id) => resolved.push(datum.into_sample(series_id)),
+                    None => unknown.push(datum),
+                }
+            }
         }
-        let resolved: Vec<Sample> = {
+        if !unknown.is_empty() {
+            self.create_series(scope, unknown.iter().map(|datum| datum.identity.clone()).collect(), now).await?;
             let index = self.series.read();
-            data.into_iter()
-                .filter_map(|datum| {
-                    // Every identity has an id once create_series returned.
-                    let series_id = index.get(scope, &datum.identity)?;
-                    Some(Sample {
-                        series_id,
-                        unit: datum.unit,
-                        resolution_s: datum.resolution_s,
-                        timestamp_ms: datum.timestamp_ms,
-                        value: datum.value,
-                    })
-                })
-                .collect()
-        };
+            // Every identity has an id once create_series returned.
+            resolved.extend(unknown.into_iter().filter_map(|datum| {
+                let series_id = index.get(scope, &datum.identity)?;
+                Some(datum.into_sample(series_id))
+            }));
+        }
         if resolved.is_empty() {
             return Ok(());
         }
