@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Sender address of notification mails [env: ARGUS_SMTP_FROM] [default: no-reply@argus.localhost]
     #[arg(long, env = "ARGUS_SMTP_FROM")]
     smtp_from: Option<String>,
+    /// Logs Insights: a query still running after this many seconds (fractions allowed) ends with
+    /// status `Timeout` [env: ARGUS_INSIGHTS_QUERY_TIMEOUT_SECS] [default: 3600, as on AWS]
+    #[arg(long, env = "ARGUS_INSIGHTS_QUERY_TIMEOUT_SECS")]
+    insights_query_timeout_secs: Option<f64>,
 }
 
 /// The TOML file's keys: the same settings as the flags.
@@ -75,6 +79,7 @@ struct FileConfig {
     public_url: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    insights_query_timeout_secs: Option<f64>,
 }
 
 pub struct Settings {
@@ -137,6 +142,12 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     server.smtp_url = args.smtp_url.or(file.smtp_url);
     if let Some(from) = args.smtp_from.or(file.smtp_from) {
         server.smtp_from = from;
+    }
+    if let Some(secs) = args.insights_query_timeout_secs.or(file.insights_query_timeout_secs) {
+        server.insights_query_timeout = std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|timeout| !timeout.is_zero())
+            .ok_or_else(|| anyhow::anyhow!("--insights-query-timeout-secs must be a positive number of seconds, not {secs}"))?;
     }
     if let Some(max) = args.max_body_bytes.or(file.max_body_bytes) {
         server.max_body_bytes = max;

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub smtp_url: Option<String>,
     /// The sender address of notification mails.
     pub smtp_from: String,
+    /// Logs Insights queries running longer end with status `Timeout`.
+    pub insights_query_timeout: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -44,6 +46,7 @@ impl ServerConfig {
             public_url: None,
             smtp_url: None,
             smtp_from: "no-reply@argus.localhost".to_string(),
+            insights_query_timeout: std::time::Duration::from_secs(3600),
         }
     }
 }

@@ -109,10 +109,16 @@ impl AppState {
         metric_store.spawn_background();
 
         let mut by_service: HashMap<Service, Arc<dyn AwsService>> = HashMap::new();
+        let insights_options = argus_services::logs::insights::InsightsOptions {
+            timeout: self.config.insights_query_timeout,
+            ..Default::default()
+        };
         let logs = LogsService::new(
             Arc::clone(&logs_store),
             Arc::clone(&metric_store),
             catalog.clone(),
+            catalog.clone(),
+            insights_options,
             self.clock.clone(),
         )
         .map_err(|error| format!("metric filters: {error}"))?;

@@ -37,6 +37,14 @@ fn low_priority() -> ThreadPriority {
     ThreadPriorityValue::try_from(22u8).map_or(ThreadPriority::Min, ThreadPriority::Crossplatform)
 }
 
+/// Lowers the calling thread to the background priority (nice 10 on
+/// Linux); for other pools of low-priority work (Logs Insights queries).
+pub fn lower_current_thread_priority() {
+    if let Err(error) = thread_priority::set_current_thread_priority(low_priority()) {
+        warn!(?error, "could not lower the priority of a background thread; it runs at normal priority");
+    }
+}
+
 impl BackgroundPool {
     pub fn new(name: &str, threads: usize) -> BackgroundPool {
         let (jobs, receiver) = channel::<Job>();

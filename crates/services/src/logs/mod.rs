@@ -9,6 +9,7 @@
 
 mod events;
 mod groups;
+pub mod insights;
 mod metric_filters;
 mod streams;
 mod tags;
@@ -20,7 +21,7 @@ use argus_core::{ApiError, RequestContext, SharedClock};
 use argus_storage::catalog::CatalogError;
 use argus_storage::logs::{GroupInfo, LogStore, Scope, StoreError};
 use argus_storage::metrics::MetricStore;
-use argus_storage::MetricFilterCatalog;
+use argus_storage::{MetricFilterCatalog, QueryDefinitionCatalog};
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -43,6 +44,10 @@ pub struct LogsService {
     filter_catalog: Arc<dyn MetricFilterCatalog>,
     metric_filters: metric_filters::MetricFilters,
     clock: SharedClock,
+    /// Saved Logs Insights queries.
+    query_definitions: Arc<dyn QueryDefinitionCatalog>,
+    /// Running and recent Logs Insights queries.
+    insights: insights::Insights,
 }
 
 impl LogsService {
@@ -51,10 +56,13 @@ impl LogsService {
         store: Arc<LogStore>,
         metric_store: Arc<MetricStore>,
         filter_catalog: Arc<dyn MetricFilterCatalog>,
+        query_definitions: Arc<dyn QueryDefinitionCatalog>,
+        insights_options: insights::InsightsOptions,
         clock: SharedClock,
     ) -> Result<LogsService, CatalogError> {
         let metric_filters = metric_filters::MetricFilters::load(filter_catalog.as_ref())?;
-        Ok(LogsService { store, metric_store, filter_catalog, metric_filters, clock })
+        let insights = insights::Insights::new(insights_options);
+        Ok(LogsService { store, metric_store, filter_catalog, metric_filters, clock, query_definitions, insights })
     }
 
     fn now(&self) -> i64 {
@@ -152,6 +160,15 @@ impl AwsService for LogsService {
             "DeleteMetricFilter" => render(&metric_filters::delete(self, ctx, parse(input)?).await?),
             "DescribeMetricFilters" => render(&metric_filters::describe(self, ctx, parse(input)?)?),
             "TestMetricFilter" => render(&metric_filters::test(parse(input)?)?),
+            "StartQuery" => render(&insights::start(self, ctx, parse(input)?).await?),
+            "GetQueryResults" => render(&insights::results(self, ctx, parse(input)?)?),
+            "StopQuery" => render(&insights::stop(self, ctx, parse(input)?)?),
+            "DescribeQueries" => render(&insights::describe(self, ctx, parse(input)?)?),
+            "GetLogRecord" => render(&insights::records::get_log_record(self, ctx, parse(input)?).await?),
+            "GetLogGroupFields" => render(&insights::records::get_log_group_fields(self, ctx, parse(input)?).await?),
+            "PutQueryDefinition" => render(&insights::definitions::put(self, ctx, parse(input)?).await?),
+            "DescribeQueryDefinitions" => render(&insights::definitions::describe(self, ctx, parse(input)?).await?),
+            "DeleteQueryDefinition" => render(&insights::definitions::delete(self, ctx, parse(input)?).await?),
             other => Err(not_implemented("CloudWatch Logs", other)),
         }
     }

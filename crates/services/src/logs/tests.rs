@@ -36,7 +36,7 @@ async fn harness() -> Harness {
     let metric_store =
         MetricStore::open(catalog.clone(), objects, metrics_wal, MetricStoreOptions::new(shared.clone())).await.expect("metrics");
     Harness {
-        service: LogsService::new(store, metric_store, catalog, shared).expect("service"),
+        service: LogsService::new(store, metric_store, catalog.clone(), catalog, Default::default(), shared).expect("service"),
         ctx: RequestContext::new("000000000000", "us-east-1"),
         clock,
         _dir: dir,

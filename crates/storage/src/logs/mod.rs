@@ -10,6 +10,7 @@
 //! Read path: [`LogStore::read`] merges segment files and memtables in
 //! [`EventKey`] order (see `scan.rs`). See `README.md` beside this file.
 
+mod columnar;
 mod flush;
 mod maintain;
 mod memtable;
@@ -22,6 +23,7 @@ mod tokens;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+pub use columnar::{COL_EVENT_ID, COL_INGESTION, COL_LOG_STREAM, COL_MESSAGE, COL_STREAM_ID, COL_TIMESTAMP, GroupSnapshot, ScanUnit, UnitBatch, event_schema};
 pub use scan::PageLimits;
 pub use segment::{FORMAT_VERSION as SEGMENT_FORMAT_VERSION, day_label};
 pub use store::{GroupSpec, LogStore, LogStoreOptions};

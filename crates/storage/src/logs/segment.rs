@@ -374,7 +374,7 @@ impl Segment {
 
     /// The row groups among `candidates` whose token filters may hold a
     /// match of `query`; all of them when the index cannot be read.
-    async fn prune_by_tokens(&self, query: &TokenQuery, candidates: Vec<usize>) -> Vec<usize> {
+    pub(super) async fn prune_by_tokens(&self, query: &TokenQuery, candidates: Vec<usize>) -> Vec<usize> {
         let row_groups = match self.metadata().await {
             Ok(metadata) => metadata.metadata().num_row_groups(),
             Err(_) => return candidates,
@@ -413,11 +413,11 @@ impl Segment {
         kept
     }
 
-    fn reader(&self) -> SegmentReader {
+    pub(super) fn reader(&self) -> SegmentReader {
         SegmentReader { storage: self.storage.clone(), path: self.record.path.clone(), file_bytes: self.record.file_bytes }
     }
 
-    async fn metadata(&self) -> Result<&ArrowReaderMetadata, SegmentError> {
+    pub(super) async fn metadata(&self) -> Result<&ArrowReaderMetadata, SegmentError> {
         self.metadata
             .get_or_try_init(|| async {
                 let mut reader = self.reader();
@@ -444,7 +444,7 @@ impl Segment {
 
 /// Parquet's async reader over [`ObjectStorage`]: every byte of a segment
 /// file is read through the object store.
-struct SegmentReader {
+pub(super) struct SegmentReader {
     storage: ObjectStorage,
     path: String,
     file_bytes: u64,

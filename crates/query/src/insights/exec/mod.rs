@@ -47,6 +47,13 @@ use futures::StreamExt as _;
 
 use super::Query;
 
+/// The discovered fields of an event's message (flattened JSON names and
+/// their values, as rows and GetLogRecord show them); none for a message
+/// that is not one JSON object.
+pub fn discovered_fields(message: &str) -> Vec<(String, String)> {
+    fields::flatten(message)
+}
+
 /// StartQuery's default `limit`.
 pub const DEFAULT_LIMIT: usize = 10_000;
 /// StartQuery's largest `limit` (botocore's model).
