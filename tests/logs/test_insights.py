@@ -370,12 +370,35 @@ SLOW = r"parse @message /(?<a>\w+)\s+(?<b>[a-z]+?)(?<c>.*?)(?<d>\d+)\s*end$/ | s
 def test_stop_query(logs, big):
     group, start, end = big
     query_id = logs.start_query(logGroupName=group, startTime=start // 1000, endTime=end // 1000, queryString=SLOW)["queryId"]
+    assert logs.get_query_results(queryId=query_id)["status"] in ("Scheduled", "Running")
     assert logs.stop_query(queryId=query_id)["success"] is True
     response, _ = wait(logs, query_id)
     assert response["status"] == "Cancelled"
     assert response["results"] == []
     code, _, _ = client_error(logs.stop_query, queryId=query_id)
     assert code == "InvalidParameterException"
+
+
+def test_concurrent_query_limit(logs, big):
+    group, start, end = big
+    started = [logs.start_query(logGroupName=group, startTime=start // 1000, endTime=end // 1000,
+                                queryString=SLOW)["queryId"] for _ in range(30)]
+    try:
+        code, message, _ = client_error(logs.start_query, logGroupName=group, startTime=start // 1000,
+                                        endTime=end // 1000, queryString=SLOW)
+        assert code == "LimitExceededException"
+        assert "30" in message
+        running = {query["queryId"] for query in logs.describe_queries(logGroupName=group, status="Running")["queries"]}
+        scheduled = {query["queryId"] for query in logs.describe_queries(logGroupName=group, status="Scheduled")["queries"]}
+        assert 1 <= len(running) <= 2 and len(running | scheduled) >= 28 and running | scheduled <= set(started)
+    finally:
+        for query_id in started:
+            try:
+                logs.stop_query(queryId=query_id)
+            except logs.exceptions.InvalidParameterException:
+                pass  # finished already
+    statuses = [wait(logs, query_id)[0]["status"] for query_id in started]
+    assert statuses.count("Cancelled") >= 28 and set(statuses) <= {"Cancelled", "Complete"}
 
 
 def test_timeout(server_factory):

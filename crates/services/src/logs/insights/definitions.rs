@@ -115,8 +115,7 @@ pub async fn describe(
     let after: Option<(String, String)> = match &request.next_token {
         Some(token) => Some(
             serde_json::from_str::<(String, String)>(token)
-                .ok()
-                .ok_or_else(|| ApiError::invalid_parameter(super::super::messages::INVALID_TOKEN))?,
+                .map_err(|_| ApiError::invalid_parameter(super::super::messages::INVALID_TOKEN))?,
         ),
         None => None,
     };

@@ -321,6 +321,9 @@ impl ExecutionPlan for EventsExec {
         let counters = Arc::clone(&self.counters);
         let dynamic = Arc::clone(&self.dynamic);
         let out_schema = Arc::clone(&schema);
+        // Under a TopK, one unit at a time: its dynamic filter, updated by
+        // the batches already read, then decides on the next unit.
+        let ahead = if self.dynamic.lock().is_empty() { READ_AHEAD } else { 1 };
         let stream = futures::stream::iter(units)
             .map(move |(unit, log)| {
                 let store_columns = store_columns.clone();
@@ -333,7 +336,7 @@ impl ExecutionPlan for EventsExec {
                     Ok::<_, DataFusionError>(read.map(|read| (read, log)))
                 }
             })
-            .buffered(READ_AHEAD)
+            .buffered(ahead)
             .filter_map(move |read| {
                 let result = match read {
                     Ok(None) => None,
