@@ -256,6 +256,18 @@ impl RssSampler {
     }
 }
 
+/// Resets a process's peak resident set size (`VmHWM`) to its current one
+/// (Linux `clear_refs` code 5; needs permission over the process), so the
+/// next [`peak_rss`] is the peak since now. False when it could not be reset.
+pub fn reset_peak_rss(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// A process's peak resident set size (`VmHWM`) in bytes.
+pub fn peak_rss(pid: u32) -> Option<u64> {
+    read_status(Path::new(&format!("/proc/{pid}/status"))).map(|(_, hwm)| hwm)
+}
+
 /// (`VmRSS`, `VmHWM`) in bytes, `None` when the file or the lines are missing.
 fn read_status(path: &Path) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(path).ok()?;

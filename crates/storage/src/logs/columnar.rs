@@ -27,12 +27,17 @@ use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::file::statistics::Statistics;
 
 use super::memtable::SharedMemtable;
-use super::segment::{self, ROW_GROUP_ROWS, Segment, SegmentError};
+use super::segment::{self, Segment, SegmentError};
 use super::store::LogStore;
 use super::{StoreError, TokenQuery};
 
 /// Rows of a memtable read as one unit.
 const MEM_UNIT_ROWS: usize = 32 * 1024;
+/// Rows per batch read from a row group: a few hundred kilobytes of
+/// messages, so a batch stays in cache through the query's operators and
+/// its buffers are reused by the allocator instead of being faulted in
+/// afresh (a whole row group's messages are megabytes).
+const READ_BATCH_ROWS: usize = 4 * 1024;
 
 /// Column indexes in [`segment::schema`].
 pub const COL_TIMESTAMP: usize = 0;
@@ -102,12 +107,19 @@ impl std::fmt::Debug for ScanUnit {
     }
 }
 
-/// A batch read from a unit and the bytes of its events' messages (counted
-/// whether or not the message column was asked for).
+/// The batches read from a unit and the bytes of their events' messages
+/// (counted whether or not the message column was asked for).
 #[derive(Debug)]
 pub struct UnitBatch {
-    pub batch: RecordBatch,
+    /// Never empty; no batch without rows.
+    pub batches: Vec<RecordBatch>,
     pub message_bytes: u64,
+}
+
+impl UnitBatch {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
 }
 
 impl LogStore {
@@ -248,7 +260,7 @@ impl ScanUnit {
             }
             UnitKind::Mem { table, rows } => self.read_memtable(table, rows.clone(), projection, start, end)?,
         };
-        Ok(batch.filter(|read| read.batch.num_rows() > 0))
+        Ok(batch.filter(|read| read.rows() > 0))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -281,20 +293,49 @@ impl ScanUnit {
         let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(segment.reader(), metadata)
             .with_row_groups(vec![row_group])
             .with_projection(mask)
-            .with_batch_size(ROW_GROUP_ROWS)
+            .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(SegmentError::from)?;
         let batches: Vec<RecordBatch> = stream.try_collect().await.map_err(SegmentError::from)?;
         // The reader returns the columns in file order.
         let mut sorted = read.clone();
         sorted.sort_unstable();
-        let schema = event_schema();
-        let file_schema = Arc::new(schema.project(&sorted).map_err(SegmentError::from)?);
-        let batch = match batches.len() {
-            1 => batches.into_iter().next().ok_or_else(|| StoreError::Unavailable("no batch".into()))?,
-            _ => arrow::compute::concat_batches(&file_schema, &batches).map_err(SegmentError::from)?,
-        };
-        let column = |index: usize| sorted.iter().position(|&at| at == index).and_then(|at| batch.columns().get(at));
+        let positions: Vec<usize> =
+            projection.iter().filter_map(|index| sorted.iter().position(|at| at == index)).collect();
+        let mut kept = Vec::with_capacity(batches.len());
+        let mut bytes = 0;
+        for batch in batches {
+            let batch = self.visible(batch, &sorted, whole_range, all_live, start, end)?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            bytes += match column_of(&batch, &sorted, COL_MESSAGE) {
+                Some(messages) => string_bytes(messages),
+                None => match message_bytes {
+                    Some(total) if total_rows > 0 => {
+                        u64::try_from(u128::from(total) * batch.num_rows() as u128 / u128::from(total_rows)).unwrap_or(total)
+                    }
+                    Some(total) => total,
+                    None => 0,
+                },
+            };
+            kept.push(project(&batch, &positions)?);
+        }
+        Ok(Some(UnitBatch { batches: kept, message_bytes: bytes }))
+    }
+
+    /// The rows of `batch` (columns `sorted`) in `start..=end` and of live
+    /// streams; the checks known to pass for the whole unit are skipped.
+    fn visible(
+        &self,
+        batch: RecordBatch,
+        sorted: &[usize],
+        whole_range: bool,
+        all_live: bool,
+        start: i64,
+        end: i64,
+    ) -> Result<RecordBatch, StoreError> {
+        let column = |index: usize| column_of(&batch, sorted, index);
         let mut keep: Option<BooleanArray> = None;
         if !whole_range && let Some(times) = column(COL_TIMESTAMP) {
             let times = times.as_any().downcast_ref::<TimestampMillisecondArray>();
@@ -307,23 +348,10 @@ impl ScanUnit {
                 None => live,
             });
         }
-        let batch = match &keep {
+        Ok(match &keep {
             Some(keep) if keep.true_count() < batch.num_rows() => filter_record_batch(&batch, keep).map_err(SegmentError::from)?,
             _ => batch,
-        };
-        let rows = batch.num_rows();
-        let bytes = match column_of(&batch, &sorted, COL_MESSAGE) {
-            Some(messages) => string_bytes(messages),
-            None => match message_bytes {
-                Some(total) if total_rows > 0 => u64::try_from(u128::from(total) * rows as u128 / u128::from(total_rows)).unwrap_or(total),
-                Some(total) => total,
-                None => 0,
-            },
-        };
-        let positions: Vec<usize> =
-            projection.iter().filter_map(|index| sorted.iter().position(|at| at == index)).collect();
-        let batch = project(&batch, &positions)?;
-        Ok(Some(UnitBatch { batch, message_bytes: bytes }))
+        })
     }
 
     fn read_memtable(&self, table: &SharedMemtable, rows: Range<usize>, projection: &[usize], start: i64, end: i64) -> Result<Option<UnitBatch>, StoreError> {
@@ -368,7 +396,7 @@ impl ScanUnit {
         let schema = Arc::new(event_schema().project(projection).map_err(SegmentError::from)?);
         let options = RecordBatchOptions::new().with_row_count(Some(selected.len()));
         let batch = RecordBatch::try_new_with_options(schema, columns, &options).map_err(SegmentError::from)?;
-        Ok(Some(UnitBatch { batch, message_bytes }))
+        Ok(Some(UnitBatch { batches: vec![batch], message_bytes }))
     }
 }
 

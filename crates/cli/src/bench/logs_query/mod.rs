@@ -18,11 +18,15 @@
 //!    memory: the physical reference.
 //! 6. Runs each query `--runs` times over HTTP, checks every answer against
 //!    the generator's counts, and reports all runs and the median
-//!    (`queries.rs`).
+//!    (`queries.rs`). The Logs Insights queries (`--queries insights-…`,
+//!    issue 6's targets) run through StartQuery and GetQueryResults and are
+//!    checked against a single-threaded evaluation over the corpus in
+//!    memory (`insights.rs`).
 //!
 //! Like every `argus bench` command it reports and never asserts on times;
 //! it exits non-zero when a request fails or an answer is wrong.
 
+mod insights;
 mod load;
 mod queries;
 mod report;

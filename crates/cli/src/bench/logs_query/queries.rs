@@ -1,7 +1,7 @@
 //! The measured queries, each a SigV4-signed FilterLogEvents call (or
-//! chain of calls) over the whole group and all time, and the physical
-//! reference they are compared with: one thread running `memmem` over the
-//! raw corpus in memory.
+//! chain of calls) or a Logs Insights query (`insights.rs`) over the whole
+//! group and all time, and the physical reference they are compared with:
+//! one thread running `memmem` over the raw corpus in memory.
 //!
 //! Every run's answer is checked against what the generator put in the
 //! corpus; a wrong answer is reported as an error, never timed as a success.
@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::super::client::{Connection, Endpoint};
 use super::super::corpus::{COMMON_TERM, Corpus, JSON_PATTERN};
-use super::super::server::{cpu_seconds, machine_busy_seconds};
+use super::super::server::{cpu_seconds, machine_busy_seconds, peak_rss, reset_peak_rss};
 use super::super::sign::Credentials;
+use super::insights::{self, InsightsSpec};
 
 /// FilterLogEvents' largest page.
 const MAX_LIMIT: usize = 10_000;
@@ -30,6 +31,14 @@ pub enum QueryName {
     FirstPage,
     /// Every event matching { $.status >= 500 && $.latency > 1000 } (all pages)
     Count,
+    /// Logs Insights: `stats count(*) by bin(5m)`
+    InsightsCountByBin,
+    /// Logs Insights: `filter @message like /ERROR/ | stats count(*) by service`
+    InsightsErrorsByService,
+    /// Logs Insights: the PACS query `filter … like /Request completed/ | parse … | stats avg(duration) by bin(5m)`
+    InsightsParseAvg,
+    /// Logs Insights: `fields @timestamp, @message | sort @timestamp desc | limit 100`
+    InsightsNewest,
 }
 
 impl QueryName {
@@ -38,7 +47,15 @@ impl QueryName {
             QueryName::Needle => "needle",
             QueryName::FirstPage => "first page",
             QueryName::Count => "full count",
+            QueryName::InsightsCountByBin => "ins. by bin",
+            QueryName::InsightsErrorsByService => "ins. errors",
+            QueryName::InsightsParseAvg => "ins. parse",
+            QueryName::InsightsNewest => "ins. newest",
         }
+    }
+
+    pub fn is_insights(self) -> bool {
+        !matches!(self, QueryName::Needle | QueryName::FirstPage | QueryName::Count)
     }
 }
 
@@ -50,8 +67,10 @@ pub struct QuerySpec {
     pub limit: Option<usize>,
     /// Follow `nextToken` until it is absent (else: the first response only).
     pub all_pages: bool,
-    /// Events the answer must hold.
+    /// Events (Insights: rows) the answer must hold.
     pub expected_events: u64,
+    /// The Logs Insights query, for the `Insights…` names.
+    pub insights: Option<InsightsSpec>,
 }
 
 impl QuerySpec {
@@ -63,6 +82,7 @@ impl QuerySpec {
                 limit: None,
                 all_pages: true,
                 expected_events: 1,
+                insights: None,
             },
             QueryName::FirstPage => Self {
                 name,
@@ -70,6 +90,7 @@ impl QuerySpec {
                 limit: Some(FIRST_PAGE_LIMIT),
                 all_pages: false,
                 expected_events: corpus.stats.term_events.min(FIRST_PAGE_LIMIT as u64),
+                insights: None,
             },
             QueryName::Count => Self {
                 name,
@@ -77,7 +98,22 @@ impl QuerySpec {
                 limit: Some(MAX_LIMIT),
                 all_pages: true,
                 expected_events: corpus.stats.json_pattern_events,
+                insights: None,
             },
+            QueryName::InsightsCountByBin
+            | QueryName::InsightsErrorsByService
+            | QueryName::InsightsParseAvg
+            | QueryName::InsightsNewest => {
+                let insights = InsightsSpec::new(name, corpus);
+                Self {
+                    name,
+                    filter_pattern: String::new(),
+                    limit: None,
+                    all_pages: true,
+                    expected_events: insights.as_ref().map_or(0, |spec| spec.expected_rows as u64),
+                    insights,
+                }
+            }
         }
     }
 }
@@ -98,6 +134,11 @@ pub struct RunRecord {
     pub machine_cpu_seconds: Option<f64>,
     /// Why the answer is wrong, if it is.
     pub error: Option<String>,
+    /// Logs Insights: GetQueryResults' statistics.
+    pub statistics: Option<insights::Statistics>,
+    /// The server's peak resident memory during the run (its high-water
+    /// mark is reset before the run), when its pid is known.
+    pub server_peak_rss_bytes: Option<u64>,
 }
 
 /// All runs of one query.
@@ -112,6 +153,13 @@ pub struct QueryResult {
     /// For queries that read to the end: raw message bytes of the whole
     /// corpus / median time, MB/s (10^6).
     pub raw_mb_per_second: Option<f64>,
+    /// Logs Insights: `bytesScanned` / median time, MB/s (10^6).
+    pub bytes_scanned_mb_per_second: Option<f64>,
+    /// Logs Insights: `median_ms` / the single-threaded in-memory
+    /// evaluation's time.
+    pub ratio_to_reference: Option<f64>,
+    /// The largest of the runs' server peaks.
+    pub server_peak_rss_bytes: Option<u64>,
 }
 
 /// A FilterLogEvents request over the whole group and all time.
@@ -171,11 +219,16 @@ pub async fn measure(
     let mut connection = Connection::open(endpoint, credentials).await?;
     let mut records = Vec::with_capacity(runs);
     for run in 0..runs {
+        if let Some(pid) = server_pid {
+            reset_peak_rss(pid);
+        }
         let cpu_before = server_pid.and_then(cpu_seconds);
         let machine_before = machine_busy_seconds();
         let started = Instant::now();
-        let outcome = tokio::time::timeout(timeout, fetch(&mut connection, &query, group)).await;
+        let outcome =
+            tokio::time::timeout(timeout, fetch(&mut connection, &query, group, corpus)).await;
         let elapsed = started.elapsed();
+        let server_peak_rss_bytes = server_pid.and_then(peak_rss);
         let server_cpu_seconds = match (server_pid.and_then(cpu_seconds), cpu_before) {
             (Some(after), Some(before)) => Some(after - before),
             _ => None,
@@ -193,6 +246,8 @@ pub async fn measure(
                 server_cpu_seconds,
                 machine_cpu_seconds,
                 error: Some(format!("timed out after {} s", timeout.as_secs())),
+                statistics: None,
+                server_peak_rss_bytes,
             },
             Ok(Err(error)) => RunRecord {
                 elapsed_ms: Some(millis(elapsed)),
@@ -202,8 +257,10 @@ pub async fn measure(
                 server_cpu_seconds,
                 machine_cpu_seconds,
                 error: Some(format!("{error:#}")),
+                statistics: None,
+                server_peak_rss_bytes,
             },
-            Ok(Ok(fetched)) => RunRecord {
+            Ok(Ok(Answer::Events(fetched))) => RunRecord {
                 elapsed_ms: Some(millis(elapsed)),
                 pages: fetched.pages,
                 events: fetched.events.len() as u64,
@@ -211,6 +268,22 @@ pub async fn measure(
                 server_cpu_seconds,
                 machine_cpu_seconds,
                 error: check(&query, corpus, &fetched.events).err(),
+                statistics: None,
+                server_peak_rss_bytes,
+            },
+            Ok(Ok(Answer::Rows(fetched))) => RunRecord {
+                elapsed_ms: Some(millis(elapsed)),
+                pages: fetched.polls,
+                events: fetched.rows.len() as u64,
+                response_bytes: fetched.response_bytes,
+                server_cpu_seconds,
+                machine_cpu_seconds,
+                error: query
+                    .insights
+                    .as_ref()
+                    .and_then(|spec| insights::check(spec, &fetched).err()),
+                statistics: Some(fetched.statistics),
+                server_peak_rss_bytes,
             },
         };
         eprintln!(
@@ -240,13 +313,31 @@ pub async fn measure(
         .filter_map(|record| record.elapsed_ms)
         .collect();
     let median_ms = median(&mut good);
+    let bytes_scanned_mb_per_second = median_ms.and_then(|median| {
+        let bytes = records.iter().find_map(|record| record.statistics)?.bytes_scanned;
+        Some(bytes / 1e6 / (median / 1_000.0).max(f64::EPSILON))
+    });
+    let ratio_to_reference = median_ms.and_then(|median| {
+        let reference = query.insights.as_ref()?.reference_ms;
+        Some(median / reference.max(f64::EPSILON))
+    });
+    let server_peak_rss_bytes = records.iter().filter_map(|record| record.server_peak_rss_bytes).max();
     Ok(QueryResult {
         query,
         runs: records,
         median_ms,
         ratio_to_memmem: None,
         raw_mb_per_second: None,
+        bytes_scanned_mb_per_second,
+        ratio_to_reference,
+        server_peak_rss_bytes,
     })
+}
+
+/// A run's answer: FilterLogEvents events or Logs Insights rows.
+enum Answer {
+    Events(Fetched),
+    Rows(insights::Fetched),
 }
 
 struct Fetched {
@@ -255,8 +346,21 @@ struct Fetched {
     response_bytes: u64,
 }
 
-/// The FilterLogEvents calls of one run.
+/// The calls of one run.
 async fn fetch(
+    connection: &mut Connection,
+    query: &QuerySpec,
+    group: &str,
+    corpus: &Corpus,
+) -> anyhow::Result<Answer> {
+    match &query.insights {
+        Some(spec) => Ok(Answer::Rows(insights::fetch(connection, spec, group, corpus).await?)),
+        None => Ok(Answer::Events(filter_log_events(connection, query, group).await?)),
+    }
+}
+
+/// The FilterLogEvents calls of one run.
+async fn filter_log_events(
     connection: &mut Connection,
     query: &QuerySpec,
     group: &str,
@@ -311,6 +415,10 @@ fn check(query: &QuerySpec, corpus: &Corpus, events: &[FilteredEvent]) -> Result
             QueryName::Needle => event.message.contains(corpus.needle.as_str()),
             QueryName::FirstPage => event.message.contains(COMMON_TERM),
             QueryName::Count => satisfies_json_pattern(&event.message),
+            QueryName::InsightsCountByBin
+            | QueryName::InsightsErrorsByService
+            | QueryName::InsightsParseAvg
+            | QueryName::InsightsNewest => false,
         };
         if !matches {
             let start: String = event.message.chars().take(160).collect();

@@ -1,6 +1,6 @@
 //! What `argus bench logs-query` reports: the corpus, the load, bytes on
-//! disk, the memmem reference, every query run, and issue 3's targets met or
-//! missed. Serializable for `--json`, and as a short text summary.
+//! disk, the memmem reference, every query run, and issue 3's targets (and,
+//! when Logs Insights queries ran, issue 6's) met or missed. Serializable for `--json`, and as a short text summary.
 
 use std::fmt::Write as _;
 
@@ -16,6 +16,14 @@ const NEEDLE_TARGET_MS: f64 = 300.0;
 const FIRST_PAGE_TARGET_MS: f64 = 20.0;
 const COUNT_TARGET_MB_PER_SECOND: f64 = 500.0;
 const DISK_TARGET_PERCENT: f64 = 12.0;
+/// Issue 6's targets.
+const INSIGHTS_TARGETS_MS: [(QueryName, &str, f64); 4] = [
+    (QueryName::InsightsCountByBin, "Insights count by bin(5m)", 1_000.0),
+    (QueryName::InsightsErrorsByService, "Insights like /ERROR/ + count by service", 1_000.0),
+    (QueryName::InsightsParseAvg, "Insights PACS parse + avg by bin(5m)", 2_000.0),
+    (QueryName::InsightsNewest, "Insights sort desc + limit 100", 200.0),
+];
+const INSIGHTS_PEAK_RSS_TARGET_BYTES: u64 = 1 << 30;
 
 /// One request that readies the data: what was done and how long it took.
 #[derive(Debug, Serialize)]
@@ -398,6 +406,27 @@ impl QueryReport {
                 "",
                 cpu.join(", ")
             );
+            if let Some(spec) = &result.query.insights {
+                let statistics = first.and_then(|run| run.statistics).unwrap_or_default();
+                let _ = writeln!(
+                    text,
+                    "  {:<13} {}",
+                    "",
+                    spec.query_string
+                );
+                let _ = writeln!(
+                    text,
+                    "  {:<13} {} records scanned, {} matched, {:.1} MB scanned ({} MB/s); {} × the one-thread in-memory evaluation ({:.1} ms); server peak RSS {}",
+                    "",
+                    thousands(statistics.records_scanned),
+                    thousands(statistics.records_matched),
+                    statistics.bytes_scanned / 1e6,
+                    result.bytes_scanned_mb_per_second.map_or_else(|| "—".to_owned(), |rate| format!("{rate:.0}")),
+                    result.ratio_to_reference.map_or_else(|| "—".to_owned(), |ratio| format!("{ratio:.2}")),
+                    spec.reference_ms,
+                    result.server_peak_rss_bytes.map_or_else(|| "—".to_owned(), |bytes| format!("{:.0} MB", bytes as f64 / 1e6)),
+                );
+            }
             for (index, run) in result.runs.iter().enumerate() {
                 if let Some(error) = &run.error {
                     let _ = writeln!(text, "  {:<13} run {}: {error}", "", index + 1);
@@ -436,7 +465,7 @@ fn targets(queries: &[QueryResult], disk: Option<&DiskReport>) -> Vec<TargetChec
     };
     let count_rate = find(QueryName::Count).and_then(|result| result.raw_mb_per_second);
     let disk_percent = disk.map(|disk| disk.objects_percent_of_raw);
-    vec![
+    let mut checks = vec![
         millis_check(
             QueryName::Needle,
             "needle over all events",
@@ -459,7 +488,24 @@ fn targets(queries: &[QueryResult], disk: Option<&DiskReport>) -> Vec<TargetChec
             measured: disk_percent.map(|percent| format!("{percent:.2}%")),
             met: disk_percent.map(|percent| percent <= DISK_TARGET_PERCENT),
         },
-    ]
+    ];
+    if queries.iter().any(|result| result.query.name.is_insights()) {
+        for (name, figure, limit) in INSIGHTS_TARGETS_MS {
+            checks.push(millis_check(name, figure, limit));
+        }
+        let peak = queries
+            .iter()
+            .filter(|result| result.query.name.is_insights())
+            .filter_map(|result| result.server_peak_rss_bytes)
+            .max();
+        checks.push(TargetCheck {
+            figure: "Insights server peak RSS".to_owned(),
+            target: format!("< {} MB", INSIGHTS_PEAK_RSS_TARGET_BYTES >> 20),
+            measured: peak.map(|bytes| format!("{} MB", bytes >> 20)),
+            met: peak.map(|bytes| bytes < INSIGHTS_PEAK_RSS_TARGET_BYTES),
+        });
+    }
+    checks
 }
 
 fn join_ms(values: impl Iterator<Item = Option<f64>>) -> String {

@@ -337,17 +337,17 @@ impl ExecutionPlan for EventsExec {
                 }
             })
             .buffered(ahead)
-            .filter_map(move |read| {
-                let result = match read {
-                    Ok(None) => None,
-                    Err(error) => Some(Err(error)),
+            .flat_map(move |read| {
+                let batches: Vec<Result<RecordBatch>> = match read {
+                    Ok(None) => Vec::new(),
+                    Err(error) => vec![Err(error)],
                     Ok(Some((read, log))) => {
                         counters.message_bytes.fetch_add(read.message_bytes, Ordering::Relaxed);
-                        counters.records.fetch_add(read.batch.num_rows() as u64, Ordering::Relaxed);
-                        Some(assemble(&out_schema, &projection, log_index, &read.batch, &log))
+                        counters.records.fetch_add(read.rows() as u64, Ordering::Relaxed);
+                        read.batches.iter().map(|batch| assemble(&out_schema, &projection, log_index, batch, &log)).collect()
                     }
                 };
-                futures::future::ready(result)
+                futures::stream::iter(batches)
             });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
